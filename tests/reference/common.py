@@ -1,0 +1,48 @@
+"""Shared by the reference builders (run by scripts/test.sh, each in its own virtualenv).
+
+Keep this file free of torch/transformers/mlx imports: both virtualenvs import it.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("MLX_ASR_SHARED", ROOT.parent / "shared"))
+ASSETS = SHARED / "assets"
+
+
+def parse_out_dir(description: str) -> Path:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", type=Path, required=True, help="references root (e.g. .cache/references)")
+    parser.add_argument("--force", action="store_true", help="rebuild even when the stamp is current")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.force:
+        os.environ["MLX_ASR_FORCE_REBUILD"] = "1"
+    return args.out
+
+
+def fingerprint(*inputs) -> str:
+    """Hash of files (Path) and values (anything JSON-serialisable) that determine a build's output."""
+    h = hashlib.sha256()
+    for item in inputs:
+        if isinstance(item, Path):
+            h.update(item.read_bytes())
+        else:
+            h.update(json.dumps(item, sort_keys=True, default=str).encode())
+    return h.hexdigest()[:16]
+
+
+def is_current(folder: Path, stamp: str) -> bool:
+    """True when ``folder`` holds a finished build with this stamp (and no rebuild was forced)."""
+    if os.environ.get("MLX_ASR_FORCE_REBUILD"):
+        return False
+    stamp_file = folder / "STAMP"
+    return stamp_file.exists() and stamp_file.read_text().strip() == stamp
+
+
+def mark_current(folder: Path, stamp: str) -> None:
+    (folder / "STAMP").write_text(stamp + "\n")
