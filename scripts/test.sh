@@ -17,6 +17,8 @@ OFFICIAL_SPEC="qwen-asr==0.0.6"
 mkdir -p "$CACHE" "$REFERENCES"
 
 say() { printf '\n== %s\n' "$*" >&2; }
+# pip warns about every package that this machine's local mirror lacks; keep the log readable.
+pip_install() { local pip="$1"; shift; "$pip" install -q "$@" 2> >(grep -v "^WARNING: Location '" >&2); }
 fingerprint() { cat "$@" | sha256sum | cut -c1-16; }
 
 # 1. System packages -----------------------------------------------------------------------------
@@ -39,11 +41,11 @@ ensure_venv() {  # ensure_venv DIR STAMP PIP_ARGS... (each PIP_ARGS group separa
     say "creating $dir"
     rm -rf "$dir"
     "$PYTHON" -m venv "$dir"
-    "$dir/bin/pip" install -q --upgrade pip
+    pip_install "$dir/bin/pip" --upgrade pip
     local group=()
     for arg in "$@" ";"; do
         if [ "$arg" = ";" ]; then
-            [ ${#group[@]} -eq 0 ] || "$dir/bin/pip" install -q "${group[@]}"
+            [ ${#group[@]} -eq 0 ] || pip_install "$dir/bin/pip" "${group[@]}"
             group=()
         else
             group+=("$arg")
