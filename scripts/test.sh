@@ -38,9 +38,9 @@ fi
 ensure_venv() {  # ensure_venv DIR STAMP PIP_ARGS... (each PIP_ARGS group separated by ';')
     local dir="$1" stamp="$2"; shift 2
     if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ]; then return; fi
-    say "creating $dir"
-    rm -rf "$dir"
-    "$PYTHON" -m venv "$dir"
+    # Install on top of an existing venv (pip only adds what is missing); create it when absent.
+    say "installing into $dir"
+    [ -x "$dir/bin/pip" ] || "$PYTHON" -m venv "$dir"
     pip_install "$dir/bin/pip" --upgrade pip
     local group=()
     for arg in "$@" ";"; do
