@@ -45,7 +45,7 @@ class Stats:
 
     @property
     def tokens_per_second(self) -> float:
-        """Decode speed (generated tokens after the first, per second of decoding)."""
+        """Decode speed: generated tokens per second of decoding (prefill excluded)."""
         return self.generated_tokens / self.decode if self.decode > 0 else 0.0
 
     @property
