@@ -47,7 +47,8 @@ class Generation:
 
 def greedy_generate(model, input_ids: Sequence[int], input_embeddings: mx.array, stop_ids: Sequence[int],
                     max_new_tokens: int, detect_loops: bool = True,
-                    on_token: Optional[Callable[[int], None]] = None) -> Generation:
+                    on_token: Optional[Callable[[int], None]] = None,
+                    logits_processors: Optional[List[Callable]] = None) -> Generation:
     """Greedy continuation of a prompt whose embeddings are given (audio already merged).
 
     Args:
@@ -58,6 +59,7 @@ def greedy_generate(model, input_ids: Sequence[int], input_embeddings: mx.array,
         max_new_tokens: token budget.
         detect_loops: stop a repeating cycle early, trimming its redundant copies (finish_reason "repetition").
         on_token: called with each new id (progress).
+        logits_processors: mlx-lm logits processors `(tokens, logits) -> logits`, passed to `generate_step`.
 
     Returns:
         `Generation` with finish_reason "stop", "length" or "repetition".
@@ -71,7 +73,7 @@ def greedy_generate(model, input_ids: Sequence[int], input_embeddings: mx.array,
     prompt = mx.array(list(input_ids), dtype=mx.int32)
     start = time.perf_counter()
     steps = generate_step(prompt, model, max_tokens=max_new_tokens, prompt_cache=cache,
-                          input_embeddings=input_embeddings)
+                          input_embeddings=input_embeddings, logits_processors=logits_processors)
     first_at = None
     for token, _ in steps:
         if first_at is None:

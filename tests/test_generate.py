@@ -114,3 +114,15 @@ def test_rejects_bad_arguments(espeak):
         model.transcribe(np.zeros(16000, dtype=np.float32), language="xx")
     with pytest.raises(ValueError, match="max_new_tokens"):
         model.transcribe(np.zeros(16000, dtype=np.float32), max_new_tokens=0)
+
+
+def test_logits_processors_reach_generate_step(espeak):
+    model, builder, _ = espeak
+    ids, embeddings = _prompt(espeak)
+    stops = mx.array(list(builder.special.stop_ids))
+    ban_stops = [lambda tokens, logits: logits.at[..., stops].add(-mx.inf)]
+    free = greedy_generate(model, ids, embeddings, (), 30, detect_loops=False).tokens
+    banned = greedy_generate(model, ids, embeddings, (), 30, detect_loops=False, logits_processors=ban_stops).tokens
+    first_stop = next(i for i, t in enumerate(free) if t in builder.special.stop_ids)
+    assert banned[:first_stop] == free[:first_stop]
+    assert not set(banned) & set(builder.special.stop_ids)
