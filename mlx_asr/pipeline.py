@@ -112,7 +112,7 @@ def transcribe(
         duration=stats.duration,
         finish_reason=abnormal[0] if abnormal else "stop",
         stats=stats,
-        source=audio if isinstance(audio, (str, Path)) else None,
+        source=str(audio) if isinstance(audio, (str, Path)) else None,
     )
 
 

@@ -1,5 +1,7 @@
 """Greedy decoding: cached mlx-lm generation equals a naive full recompute; stop ids, budget, repetition loops."""
 
+import json
+
 import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
@@ -96,7 +98,8 @@ def test_cached_generation_equals_naive_recompute(espeak):
 
 def test_small_budget_reports_length(espeak):
     model, _, folder = espeak
-    result = model.transcribe(str(folder / "testset" / "en_000.wav"), max_new_tokens=4)
+    result = model.transcribe(folder / "testset" / "en_000.wav", max_new_tokens=4)
+    assert json.loads(json.dumps(result.to_dict()))["source"] == str(folder / "testset" / "en_000.wav")
     assert result.finish_reason == "length" and result.segments[0].finish_reason == "length"
     assert len(result.segments[0].tokens) == 4
     full = model.transcribe(str(folder / "testset" / "en_000.wav"))
