@@ -101,8 +101,9 @@ def main(audio, model, language, context, output_format, output_dir, output_name
     except (UserError, ValueError) as e:
         _fail(str(e))
     failed = 0
-    for path, name in zip(audio, _output_names(list(audio), output_name)):
-        failed += not _transcribe_one(loaded, path, name, formats, output_dir, verbose, no_progress,
+    for index, (path, name) in enumerate(zip(audio, _output_names(list(audio), output_name))):
+        progress = None if no_progress or verbose is False else f"[{index + 1}/{len(audio)}]"
+        failed += not _transcribe_one(loaded, path, name, formats, output_dir, verbose, progress,
                                       language=language, context=context, max_new_tokens=max_new_tokens,
                                       max_chunk_seconds=max_chunk_seconds)
     if failed:
@@ -110,21 +111,21 @@ def main(audio, model, language, context, output_format, output_dir, output_name
         sys.exit(1)
 
 
-def _transcribe_one(model, path, name, formats, output_dir, verbose, no_progress, **options) -> bool:
+def _transcribe_one(model, path, name, formats, output_dir, verbose, progress, **options) -> bool:
     from .audio import AudioError
     from .pipeline import transcribe
 
     label = "stdin" if path == "-" else path
     bar = None
 
-    def on_chunk(done, total):
+    def on_chunk(done, total):  # a bar per file over its chunks, labelled with the file's rank in the batch
         nonlocal bar
-        if verbose is False or no_progress or total < 2:
+        if progress is None or (total < 2 and progress == "[1/1]"):
             return
         if bar is None:
-            bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            bar = click.progressbar(length=total, label=f"{progress} {label}", file=sys.stderr)
             bar.__enter__()
-        bar.update(1)
+        bar.update(done - bar.pos)
 
     try:
         result = transcribe(path, model=model, on_chunk=on_chunk, **options)

@@ -97,6 +97,8 @@ def transcribe(
     stats.duration = len(wav) / 16000
     chunks = split_audio(wav, max_chunk_seconds)
     segments = []
+    if on_chunk is not None:
+        on_chunk(0, len(chunks))
     for index, chunk in enumerate(chunks):
         segments.append(_transcribe_chunk(model, builder, chunk, forced, context, max_new_tokens, detect_loops,
                                           stats))
