@@ -5,10 +5,10 @@ from pathlib import Path
 from typing import Optional, Union
 
 import mlx.core as mx
-import mlx.nn as nn
 
 from .config import ModelConfig
 from .model import Qwen3ASR
+from .quantize import quantize_for_load
 from .weights import check_keys
 
 _DOWNLOAD_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.jinja", "*.model", "*.md"]
@@ -79,8 +79,7 @@ def load(path_or_repo: Union[str, Path], dtype: Optional[Union[str, mx.Dtype]] =
 
     quantization = raw_config.get("quantization")
     if quantization:
-        nn.quantize(model, group_size=quantization["group_size"], bits=quantization["bits"],
-                    class_predicate=lambda p, m: isinstance(m, (nn.Linear, nn.Embedding)) and f"{p}.scales" in weights)
+        quantize_for_load(model, quantization, weights)
     check_keys(model, weights)
     target = _dtype(dtype)
     weights = {k: v.astype(target) if mx.issubdtype(v.dtype, mx.floating) and not k.endswith((".scales", ".biases"))
