@@ -12,6 +12,7 @@ import mlx.nn as nn
 from .config import AudioEncoderConfig
 
 CONV_LAYERS = 3  # each 3x3, stride 2, padding 1
+CONV_GROUP_CHUNKS = 16  # 1 s chunks convolved (and evaluated) together on long audio; memory only
 
 
 def conv_output_length(frames: int) -> int:
@@ -108,23 +109,29 @@ class AudioEncoder(nn.Module):
         self._positions = sinusoids(conv_output_length(config.chunk_frames), d)
 
     def conv_stack(self, chunks: mx.array, intermediates: Optional[dict] = None) -> mx.array:
-        """chunks: (n, mel, frames, 1) NHWC -> (n, t, d) before positions."""
+        """chunks: (n, mel, frames, 1) NHWC -> (n, t, d) before positions.
+
+        Long audio is convolved in groups of ``CONV_GROUP_CHUNKS`` chunks, each evaluated before the next: the conv
+        activations (~30 MB per second of audio at 0.6B widths) would otherwise all be live at once.
+        """
+        group = min(self.config.conv_chunksize, CONV_GROUP_CHUNKS)
         outputs = []
-        for start in range(0, chunks.shape[0], self.config.conv_chunksize):
-            h = chunks[start : start + self.config.conv_chunksize]
+        for start in range(0, chunks.shape[0], group):
+            h = chunks[start : start + group]
             for name in ("conv2d1", "conv2d2", "conv2d3"):
                 h = getattr(self, name)(h)
                 if intermediates is not None:
                     intermediates.setdefault(f"audio.{name}", []).append(h)
                 h = nn.gelu(h)
-            outputs.append(h)
+            n, freq, t, channels = h.shape
+            # Official flatten order is channel * freq_bins + freq.
+            outputs.append(self.conv_out(h.transpose(0, 2, 3, 1).reshape(n, t, channels * freq)))
+            if chunks.shape[0] > group:
+                mx.eval(outputs[-1])
         if intermediates is not None:
             for name in ("conv2d1", "conv2d2", "conv2d3"):
                 intermediates[f"audio.{name}"] = mx.concatenate(intermediates[f"audio.{name}"], axis=0)
-        h = outputs[0] if len(outputs) == 1 else mx.concatenate(outputs, axis=0)
-        n, freq, t, channels = h.shape
-        # Official flatten order is channel * freq_bins + freq.
-        return self.conv_out(h.transpose(0, 2, 3, 1).reshape(n, t, channels * freq))
+        return outputs[0] if len(outputs) == 1 else mx.concatenate(outputs, axis=0)
 
     def __call__(self, features: mx.array, intermediates: Optional[dict] = None) -> mx.array:
         """features: (mel, T) log-mel of one utterance -> (N, output_dim) audio embeddings.

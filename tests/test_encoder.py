@@ -147,3 +147,13 @@ def test_flatten_order_is_channel_major_and_positions_restart_per_chunk():
 def test_output_shape_follows_token_count(frames):
     out = encoder()(mx.random.normal((128, frames)))
     assert out.shape == (num_audio_tokens(frames), 48)
+
+
+def test_grouped_convolution_of_long_audio_equals_one_group(monkeypatch):
+    import mlx_asr.encoder as encoder_module
+
+    model = encoder()
+    feats = mx.random.normal((128, 4050))  # 41 chunks: several groups and a short tail
+    grouped = np.array(model(feats))
+    monkeypatch.setattr(encoder_module, "CONV_GROUP_CHUNKS", 1000)
+    np.testing.assert_allclose(np.array(model(feats)), grouped, atol=1e-5)
