@@ -12,6 +12,7 @@ import mlx.nn as nn
 from .config import AudioEncoderConfig
 
 CONV_LAYERS = 3  # each 3x3, stride 2, padding 1
+FLOAT16_CLAMP = 65504.0 - 1000  # torch.finfo(float16).max - 1000
 CONV_GROUP_CHUNKS = 16  # 1 s chunks convolved (and evaluated) together on long audio; memory only
 
 
@@ -87,7 +88,10 @@ class AudioEncoderLayer(nn.Module):
 
     def __call__(self, x: mx.array, window: int) -> mx.array:
         x = x + self.self_attn(self.self_attn_layer_norm(x), window)
-        return x + self.fc2(nn.gelu(self.fc1(self.final_layer_norm(x))))
+        x = x + self.fc2(nn.gelu(self.fc1(self.final_layer_norm(x))))
+        if x.dtype == mx.float16:  # as the official layer does
+            x = mx.clip(x, -FLOAT16_CLAMP, FLOAT16_CLAMP)
+        return x
 
 
 class AudioEncoder(nn.Module):

@@ -157,3 +157,13 @@ def test_grouped_convolution_of_long_audio_equals_one_group(monkeypatch):
     grouped = np.array(model(feats))
     monkeypatch.setattr(encoder_module, "CONV_GROUP_CHUNKS", 1000)
     np.testing.assert_allclose(np.array(model(feats)), grouped, atol=1e-5)
+
+
+def test_float16_layer_output_is_clamped_like_the_official_layer():
+    from mlx_asr.encoder import FLOAT16_CLAMP, AudioEncoderLayer
+
+    layer = AudioEncoderLayer(AudioEncoderConfig.from_dict(tiny_model.AUDIO))
+    layer.fc2.bias = mx.full((32,), 70000.0)
+    layer.set_dtype(mx.float16)
+    out = layer(mx.random.normal((20, 32)).astype(mx.float16), 104)
+    assert np.array(out.astype(mx.float32)).max() == pytest.approx(FLOAT16_CLAMP, rel=1e-3)
