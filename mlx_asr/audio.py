@@ -41,7 +41,8 @@ def load_audio(source, sr: int = SAMPLE_RATE) -> np.ndarray:
         source: a path (WAV, FLAC, OGG, MP3, and M4A/AAC or anything else ffmpeg decodes when it is installed),
             `"-"` to read the file's bytes from stdin, a numpy or MLX array of samples at 16 kHz (`(samples,)`, or
             `(samples, channels)` / `(channels, samples)` with at most 8 channels), or an `(array, sample_rate)` pair.
-            Integer arrays are PCM and are scaled to [-1, 1] by their type's full scale.
+            Integer arrays are PCM and are scaled to [-1, 1] by their type's full scale (the official loader
+            would divide them by their peak instead).
         sr: output sample rate in Hz.
 
     Returns:
@@ -67,7 +68,9 @@ def load_audio(source, sr: int = SAMPLE_RATE) -> np.ndarray:
 
 
 def _from_array(samples, rate: int, sr: int, name: str) -> np.ndarray:
-    array = np.array(samples, copy=True) if isinstance(samples, mx.array) else np.asarray(samples)
+    if isinstance(samples, mx.array):
+        samples = samples.astype(mx.float32) if samples.dtype == mx.bfloat16 else samples  # numpy has no bfloat16
+    array = np.asarray(samples)
     if np.issubdtype(array.dtype, np.integer):
         info = np.iinfo(array.dtype)
         offset = (int(info.max) + 1) // 2 if info.min == 0 else 0  # unsigned PCM is centred on half scale
@@ -154,7 +157,8 @@ def _with_ffmpeg(path: Path, name: str, sr: int, head: bytes, error: Exception) 
     rate, channels = (int(field) for field in fields)
     command = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0", "-f", "s16le", "-"]
     sink = _Sink(name, rate, sr, 0)
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+    errors = tempfile.TemporaryFile()  # not a pipe: a chatty ffmpeg cannot block on a full stderr pipe
+    with errors, subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors) as process:
         leftover = b""
         while chunk := process.stdout.read(BLOCK_FRAMES * channels * 2):
             chunk = leftover + chunk
@@ -162,7 +166,9 @@ def _with_ffmpeg(path: Path, name: str, sr: int, head: bytes, error: Exception) 
             leftover = chunk[usable:]
             pcm = np.frombuffer(chunk[:usable], dtype="<i2").reshape(-1, channels)
             sink.write(_mono(pcm.astype(np.float32) * np.float32(FFMPEG_PCM_SCALE)))
-        stderr = process.stderr.read().decode(errors="replace")
+        process.wait()
+        errors.seek(0)
+        stderr = errors.read().decode(errors="replace")
     if process.returncode != 0:
         raise AudioError(f"{name}: ffmpeg cannot decode it ({_one_line(stderr) or 'unknown error'})")
     return sink.finish()

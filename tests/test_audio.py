@@ -67,6 +67,7 @@ def test_arrays_of_every_kind():
     np.testing.assert_array_equal(load_audio(mono), mono)
     np.testing.assert_array_equal(load_audio(mx.array(mono)), mono)
     np.testing.assert_array_equal(load_audio(mono.astype(np.float64)), mono)
+    np.testing.assert_allclose(load_audio(mx.array(mono).astype(mx.bfloat16)), mono, atol=1e-2)
     stereo = np.stack([mono, -mono])  # (channels, samples) and (samples, channels) mix to the same silence
     np.testing.assert_array_equal(load_audio(stereo), np.zeros_like(mono))
     np.testing.assert_array_equal(load_audio(stereo.T), np.zeros_like(mono))
