@@ -83,11 +83,13 @@ def _load_model(model: str, dtype: Optional[str]):
               help="Weights dtype (default: float32 on CPU, bfloat16 on Apple GPU).")
 @click.option("--verbose/--quiet", "-v/-q", default=None,
               help="Verbose: per-chunk details and timings. Quiet: errors only.")
+@click.option("--no-loop-detection", is_flag=True,
+              help="Decode repetition loops until the token budget, as the official package does.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @click.option("--list-languages", is_flag=True, expose_value=False, is_eager=True, callback=_list_languages,
               help="List the supported languages and exit.")
 def main(audio, model, language, context, output_format, output_dir, output_name, max_new_tokens,
-         max_chunk_seconds, dtype, verbose, no_progress):
+         max_chunk_seconds, dtype, verbose, no_loop_detection, no_progress):
     """Transcribe AUDIO files (several paths, or - for stdin) with Qwen3-ASR on MLX."""
     try:
         formats = expand_formats(output_format)
@@ -105,7 +107,7 @@ def main(audio, model, language, context, output_format, output_dir, output_name
         progress = None if no_progress or verbose is False else f"[{index + 1}/{len(audio)}]"
         failed += not _transcribe_one(loaded, path, name, formats, output_dir, verbose, progress,
                                       language=language, context=context, max_new_tokens=max_new_tokens,
-                                      max_chunk_seconds=max_chunk_seconds)
+                                      max_chunk_seconds=max_chunk_seconds, detect_loops=not no_loop_detection)
     if failed:
         click.echo(f"error: {failed} of {len(audio)} file(s) failed", err=True)
         sys.exit(1)
