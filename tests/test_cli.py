@@ -98,8 +98,9 @@ def test_user_errors_are_one_line(case, model_dir, clips, tmp_path):
 
 
 def test_entry_points(model_dir, clips, tmp_path):
-    module = subprocess.run([sys.executable, "-m", "mlx_asr.transcribe", clips["espeak"], "--model", model_dir,
-                             "-o", str(tmp_path), "-l", "de", "--no-loop-detection"], capture_output=True, text=True, cwd=ROOT)
+    args = [clips["espeak"], "--model", model_dir, "-o", str(tmp_path), "-l", "de", "--no-loop-detection"]
+    module = subprocess.run([sys.executable, "-m", "mlx_asr.transcribe", *args], capture_output=True, text=True,
+                            cwd=ROOT)
     assert module.returncode == 0, module.stderr
     assert (tmp_path / "de_150.txt").read_text().strip() == module.stdout.strip() != ""
     script = Path(sys.executable).with_name("mlx-asr")
