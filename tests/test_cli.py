@@ -22,7 +22,8 @@ def model_dir():
 
 @pytest.fixture(scope="module")
 def clips():
-    return {"short": str(asset("speech", "en_misc", "jfk.wav")), "long": str(asset("speech", "long", "longform_en.wav")),
+    return {"short": str(asset("speech", "en_misc", "jfk.wav")),
+            "long": str(asset("speech", "long", "longform_en.wav")),
             "espeak": str(asset("qwen3-asr-tiny-espeak", "testset", "de_150.wav"))}
 
 

@@ -51,7 +51,8 @@ def make_result():
         Segment(61.0, 3725.25, "你好，世界。", "Chinese", finish_reason="repetition"),
     ]
     return Result(text="Hello world.\n\nSecond --> line你好，世界。", language="English,Chinese", segments=segments,
-                  duration=3725.25, finish_reason="repetition", stats=Stats(duration=3725.25, total=10.0), source="a.wav")
+                  duration=3725.25, finish_reason="repetition", stats=Stats(duration=3725.25, total=10.0),
+                  source="a.wav")
 
 
 def test_srt_and_vtt_parse():
