@@ -35,6 +35,7 @@ MODES = {
     "float32": dict(dtype="float32"),
     "8bit": dict(quantize=True, q_bits=8),
     "4bit": dict(quantize=True, q_bits=4),
+    "8bit-embedding8": dict(quantize=True, q_bits=8, quantize_embedding=True),
     "4bit-embedding4": dict(quantize=True, q_bits=4, quantize_embedding=True),
     "4bit-encoder8": dict(quantize=True, q_bits=4, encoder_bits=8),
 }
@@ -120,7 +121,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hf-path", type=Path, help="source checkpoint (e.g. the 0.6B random-weight reference)")
     parser.add_argument("--work", type=Path, default=ROOT / ".cache" / "bench-quantized")
-    parser.add_argument("--dtype", default="float32", help="dtype of the quantized folders' scales and float weights")
+    parser.add_argument("--dtype", default="float16", help="dtype of the quantized folders' scales and float weights")
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--tiny", action="store_true", help="also transcribe the trained tiny model's test set")
