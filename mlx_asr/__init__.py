@@ -1,11 +1,32 @@
-"""mlx-asr: Qwen3-ASR speech recognition on Apple Silicon with MLX."""
+"""mlx-asr: Qwen3-ASR speech recognition on Apple Silicon with MLX.
+
+The public names are imported on first use (PEP 562), so ``import mlx_asr`` and ``mlx-asr --help`` stay fast:
+the decoder comes from mlx-lm, whose import pulls in transformers and takes seconds.
+"""
+
+import importlib
 
 __version__ = "0.1.0"
 
-from .audio import SAMPLE_RATE, load_audio  # noqa: E402
-from .load import load  # noqa: E402
-from .mel import log_mel_spectrogram  # noqa: E402
-from .pipeline import transcribe  # noqa: E402
-from .result import Result  # noqa: E402
+_EXPORTS = {
+    "SAMPLE_RATE": "audio",
+    "load_audio": "audio",
+    "log_mel_spectrogram": "mel",
+    "load": "load",
+    "transcribe": "pipeline",
+    "Result": "result",
+}
 
-__all__ = ["__version__", "SAMPLE_RATE", "load_audio", "log_mel_spectrogram", "load", "transcribe", "Result"]
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'mlx_asr' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
