@@ -18,11 +18,23 @@ def parse_out_dir(description: str) -> Path:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--out", type=Path, required=True, help="references root (e.g. .cache/references)")
     parser.add_argument("--force", action="store_true", help="rebuild even when the stamp is current")
+    parser.add_argument("--only", default="", help="comma-separated variants to build (default: all)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.force:
         os.environ["MLX_ASR_FORCE_REBUILD"] = "1"
+    if args.only:
+        os.environ["MLX_ASR_ONLY"] = args.only
     return args.out
+
+
+def selected(variants: list) -> list:
+    """The variants to build: all, or those named by ``--only`` (unknown names are an error)."""
+    only = [v for v in os.environ.get("MLX_ASR_ONLY", "").split(",") if v]
+    unknown = sorted(set(only) - set(variants))
+    if unknown:
+        raise SystemExit(f"unknown variant(s) {unknown}; known: {variants}")
+    return [v for v in variants if not only or v in only]
 
 
 def fingerprint(*inputs) -> str:
