@@ -1,0 +1,289 @@
+"""Golden references from transformers' own Qwen3ASRForConditionalGeneration (transformers 5.x, run in .venv).
+
+Variants under <out>/models/:
+- hf-tiny: the official `tiny` checkpoint's weights converted to the HF-native keys, so its goldens can be checked
+  against the official ones (this is how the builder verifies that HF-native eager attention is windowed at 8 s);
+- hf-0.6b: 0.6B widths, 4 encoder + 4 decoder layers, random weights.
+Both are saved with `save_pretrained` and fed the official processor's features, read from the official variant's
+cases (so models are compared, not feature extractors). Needs the official builder's output (scripts/test.sh runs
+it first). Layout and keys: tests/reference/README.md.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python tests/reference/hf_native/build_models.py --out .cache/references [--force]
+"""
+
+import json
+import math
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+import common  # noqa: E402
+
+NEW_TOKENS, PROMPT_TAIL, AUDIO_PAD, SEED = 32, 8, 151676, 4321
+COMPANION_FILES = ["vocab.json", "merges.txt", "tokenizer_config.json", "chat_template.json",
+                   "preprocessor_config.json"]
+OFFICIAL_TINY = "tiny"  # its weights become hf-tiny; its cases give every variant the official features
+CASES = {"hf-tiny": None, "hf-0.6b": ["real-0.50s", "real-8.00s", "real-11.37s", "real-35.05s"]}  # None: all
+HF_06B_DEPTH = 4
+# hf-0.6b init (probed): with the tied head, embeddings of std >= 0.3 make greedy decoding repeat the current token
+# and std 0.02 lets long audio drown the text; std 0.1 plus sharper decoder attention (q_norm/k_norm x3) gives 32
+# distinct greedy tokens in 32 steps even on 35 s audio.
+EMBED_STD, QK_NORM_SCALE = 0.1, 3.0
+CASE_FIELDS = ("seconds", "samples", "frames", "audio_tokens", "source")
+HF_PREFIXES = ("model.audio_tower.", "model.language_model.", "model.multi_modal_projector.")
+
+
+def hf_config_dict(official: dict, depth: int | None) -> dict:
+    """The HF-native (flattened) config with the official config's widths; ``depth`` overrides both layer counts."""
+    t = official["thinker_config"]
+    a, x = t["audio_config"], t["text_config"]
+    audio = {k: a[k] for k in ("num_mel_bins", "encoder_layers", "encoder_attention_heads", "encoder_ffn_dim",
+                               "d_model", "activation_function", "scale_embedding", "n_window", "output_dim",
+                               "n_window_infer", "downsample_hidden_size")}
+    text = {k: x[k] for k in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
+                              "num_attention_heads", "num_key_value_heads", "head_dim", "hidden_act", "rms_norm_eps",
+                              "max_position_embeddings", "tie_word_embeddings", "attention_bias")}
+    text["rope_parameters"] = {"rope_type": "default", "rope_theta": float(x["rope_theta"])}
+    if depth is not None:
+        audio["encoder_layers"] = text["num_hidden_layers"] = depth
+    return dict(audio_config={"model_type": "qwen3_asr_encoder", **audio}, text_config={"model_type": "qwen3", **text},
+                audio_token_id=t["audio_token_id"], tie_word_embeddings=x["tie_word_embeddings"])
+
+
+def official_to_hf(key: str) -> str:
+    for old, new in (("thinker.audio_tower.proj1.", "model.multi_modal_projector.linear_1."),
+                     ("thinker.audio_tower.proj2.", "model.multi_modal_projector.linear_2."),
+                     ("thinker.audio_tower.", "model.audio_tower."), ("thinker.model.", "model.language_model."),
+                     ("thinker.lm_head.", "lm_head.")):
+        if key.startswith(old):
+            return new + key[len(old):]
+    raise KeyError(f"unexpected official key {key}")
+
+
+def randomize_(model: torch.nn.Module, seed: int) -> None:
+    """Matrices N(0, 1/fan_in), norm weights 1 + 0.1 N (q/k norms x QK_NORM_SCALE), biases 0.02 N, embeddings
+    EMBED_STD N (tied tensors are drawn once)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            noise = torch.randn(p.shape, generator=g)
+            if name.endswith("embed_tokens.weight"):
+                p.copy_(EMBED_STD * noise)
+            elif name.endswith(("q_norm.weight", "k_norm.weight")):
+                p.copy_(QK_NORM_SCALE * (1 + 0.1 * noise))
+            elif p.ndim == 1:
+                p.copy_(1 + 0.1 * noise if "norm" in name and name.endswith("weight") else 0.02 * noise)
+            else:
+                p.copy_(noise / math.sqrt(math.prod(p.shape[1:])))
+
+
+def build_model(variant: str, source_dir: Path):
+    from safetensors.numpy import load_file
+    from transformers import Qwen3ASRConfig, Qwen3ASRForConditionalGeneration
+
+    official = json.loads((source_dir / "model" / "config.json").read_text())
+    cfg_dict = hf_config_dict(official, None if variant == "hf-tiny" else HF_06B_DEPTH)
+    torch.manual_seed(SEED)
+    model = Qwen3ASRForConditionalGeneration(Qwen3ASRConfig(**cfg_dict)).float().eval()
+    model.set_attn_implementation("eager")
+    tower, lm = model.model.audio_tower, model.model.language_model
+    if tower.config._attn_implementation != "eager" or lm.config._attn_implementation != "eager":
+        raise AssertionError("eager attention did not reach the sub-models")
+    if model.lm_head.weight.data_ptr() != lm.embed_tokens.weight.data_ptr():
+        raise AssertionError("lm_head is not tied to embed_tokens")
+    if variant == "hf-tiny":
+        weights = load_file(source_dir / "model" / "model.safetensors")
+        state = {official_to_hf(k): torch.from_numpy(v) for k, v in weights.items()}
+        result = model.load_state_dict(state, strict=True)
+        if result.missing_keys or result.unexpected_keys:
+            raise AssertionError(f"conversion mismatch: {result}")
+    else:
+        randomize_(model, SEED)
+    return model, cfg_dict
+
+
+def hooks_of(model, conv: bool) -> dict:
+    tower, projector = model.model.audio_tower, model.model.multi_modal_projector
+    hooks = {f"audio.{n}": getattr(tower, n) for n in (["conv2d1", "conv2d2", "conv2d3"] if conv else [])}
+    hooks["audio.conv_out"] = tower.conv_out
+    hooks.update({f"audio.layers.{i}": layer for i, layer in enumerate(tower.layers)})
+    hooks.update({"audio.ln_post": tower.ln_post, "audio.proj1": projector.linear_1, "audio.proj2": projector.linear_2})
+    return hooks
+
+
+def padded_features(features: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """(128, T) official features -> zero-padded to a multiple of 100 frames (what the HF encoder requires) + mask."""
+    frames = features.shape[1]
+    padded = -(-frames // 100) * 100
+    feats = torch.zeros(1, features.shape[0], padded)
+    feats[0, :, :frames] = torch.from_numpy(features)
+    mask = torch.zeros(1, padded, dtype=torch.long)
+    mask[0, :frames] = 1
+    return feats, mask
+
+
+def native_feature_diffs(wav: np.ndarray, official: np.ndarray) -> dict:
+    """Max |HF-native Qwen3ASRFeatureExtractor - official| over the valid frames, padding longest and by default
+    (max_length = 30 s: the last valid frame then sees zero padding instead of reflect padding)."""
+    from transformers import Qwen3ASRFeatureExtractor
+
+    extractor, frames, facts = Qwen3ASRFeatureExtractor(), official.shape[1], {}
+    for padding in ("longest", "max_length"):
+        out = extractor(wav, sampling_rate=16000, padding=padding, return_attention_mask=True, return_tensors="np")
+        valid = int(out["attention_mask"][0].sum())
+        native = out["input_features"][0][:, :frames]
+        facts[f"native_features_{padding}"] = {"valid_frames": valid,
+                                               "max_abs_diff": float(np.abs(native - official).max())}
+    return facts
+
+
+def golden_case(model, ids: torch.Tensor, feats: torch.Tensor, mask: torch.Tensor, conv: bool) -> dict:
+    prompt = ids.shape[1]
+    inputs = dict(attention_mask=torch.ones_like(ids), input_features=feats, input_features_mask=mask)
+    with torch.no_grad():
+        out = model.generate(input_ids=ids, **inputs, max_new_tokens=NEW_TOKENS, min_new_tokens=NEW_TOKENS,
+                             do_sample=False)
+        sequences = out if isinstance(out, torch.Tensor) else out.sequences
+        generated = sequences[0, prompt:]
+        full = torch.cat([ids, generated[None]], dim=1)
+        caps, handles = {}, []
+        for key, module in hooks_of(model, conv).items():
+            def hook(_m, _i, output, key=key):
+                caps[key] = (output[0] if isinstance(output, tuple) else output).detach().float().numpy().copy()
+            handles.append(module.register_forward_hook(hook))
+        try:
+            res = model(input_ids=full, attention_mask=torch.ones_like(full), input_features=feats,
+                        input_features_mask=mask, output_hidden_states=True, use_cache=False)
+        finally:
+            for h in handles:
+                h.remove()
+    logits = res.logits.float().numpy()
+    teacher = logits[:, prompt - 1:prompt - 1 + NEW_TOKENS]
+    top2 = np.sort(teacher[0], axis=-1)[:, -2:]
+    case = dict(caps)
+    case.update({f"text.h{i}": h[:, :prompt].float().numpy() for i, h in enumerate(res.hidden_states)})
+    case.update(logits_prompt_tail=logits[:, prompt - PROMPT_TAIL:prompt], generated=generated.numpy().astype(np.int64),
+                logits_teacher=teacher, top2_margin=(top2[:, 1] - top2[:, 0]).astype(np.float32))
+    return case
+
+
+def check_case(name: str, case: dict, model, n_audio: int) -> None:
+    """Fail loudly: token count, merge, last hidden state = final norm output, greedy = teacher argmax."""
+    if case["audio.proj2"].shape[0] != n_audio or int((case["input_ids"] == AUDIO_PAD).sum()) != n_audio:
+        raise AssertionError(f"{name}: {case['audio.proj2'].shape[0]} audio embeddings, expected {n_audio}")
+    audio = case["input_ids"][0] == AUDIO_PAD
+    if not np.array_equal(case["text.h0"][0][audio], case["audio.proj2"]):
+        raise AssertionError(f"{name}: text.h0 at <|audio_pad|> is not the projector output")
+    last = max(int(k[6:]) for k in case if k.startswith("text.h"))
+    if last != model.config.text_config.num_hidden_layers:
+        raise AssertionError(f"{name}: {last + 1} hidden states")
+    embed = model.model.language_model.embed_tokens.weight.detach().numpy()
+    if not np.allclose(case[f"text.h{last}"][0, -PROMPT_TAIL:] @ embed.T, case["logits_prompt_tail"][0], atol=1e-3):
+        raise AssertionError(f"{name}: the last hidden state is not the final-norm output")
+    argmax = case["logits_teacher"][0].argmax(-1)
+    bad = np.nonzero((argmax != case["generated"]) & (case["top2_margin"] > 1e-3))[0]
+    if len(bad):
+        raise AssertionError(f"{name}: greedy tokens disagree with the teacher-forced argmax at {bad.tolist()}")
+
+
+def check_saved(folder: Path, model) -> dict:
+    """save_pretrained output: HF-native key prefixes, flattened config; returns facts for the manifest."""
+    from safetensors import safe_open
+
+    with safe_open(folder / "model.safetensors", "np") as f:
+        keys = list(f.keys())
+    state = model.state_dict()
+    bad = [k for k in keys if not k.startswith(HF_PREFIXES)]
+    if bad or set(keys) != set(state) - {"lm_head.weight"}:
+        raise AssertionError(f"saved keys are not the HF-native layout: {bad[:5]}")
+    config = json.loads((folder / "config.json").read_text())
+    if "thinker_config" in config or not {"audio_config", "text_config"} <= set(config):
+        raise AssertionError(f"config.json is not flattened: {sorted(config)}")
+    return {"tensors": len(keys), "lm_head_saved": "lm_head.weight" in keys, "config_keys": sorted(config)}
+
+
+def compare_with_official(case: str, hf: dict, source_dir: Path) -> dict:
+    """hf-tiny only: HF-native encoder output vs the official windowed (cases/) and global (global/) goldens."""
+    windowed = np.load(source_dir / "cases" / f"{case}.npz")["audio.proj2"]
+    facts = {"max_abs_diff_vs_official_windowed": float(np.abs(hf["audio.proj2"] - windowed).max())}
+    stock = source_dir / "global" / f"{case}.npz"
+    if stock.exists():
+        facts["max_abs_diff_vs_official_global"] = float(np.abs(hf["audio.proj2"] - np.load(stock)["audio.proj2"]).max())
+        if not facts["max_abs_diff_vs_official_global"] > 1e-3:
+            raise AssertionError(f"hf-tiny/{case}: HF-native eager attention is global, not windowed")
+    frames = hf["input_features"].shape[1]
+    if frames >= 100 and facts["max_abs_diff_vs_official_windowed"] > 1e-4:
+        raise AssertionError(f"hf-tiny/{case}: HF-native differs from the official windowed encoder: {facts}")
+    return facts
+
+
+def build_variant(variant: str, out: Path) -> None:
+    import transformers
+
+    source_dir = out / "models" / OFFICIAL_TINY
+    if not (source_dir / "STAMP").exists():
+        raise SystemExit(f"{source_dir} is missing: run tests/reference/official/build_models.py first")
+    official_cases = json.loads((source_dir / "manifest.json").read_text())["cases"]
+    cases = CASES[variant] or list(official_cases)
+    stamp = common.fingerprint(HERE / "build_models.py", HERE.parent / "common.py", (source_dir / "STAMP").read_text(),
+                               cases, torch.__version__, transformers.__version__)
+    final = out / "models" / variant
+    if common.is_current(final, stamp):
+        print(f"[{variant}] up to date ({final})")
+        return
+    started = time.time()
+    tmp = out / "models" / f".{variant}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model, cfg_dict = build_model(variant, source_dir)
+    model.save_pretrained(tmp / "model")
+    for name in COMPANION_FILES:
+        shutil.copy(source_dir / "model" / name, tmp / "model" / name)
+    saved = check_saved(tmp / "model", model)
+    conv = variant == "hf-tiny"
+    manifest = {"variant": variant, "layout": "hf", "config": json.loads((tmp / "model" / "config.json").read_text()),
+                "features_from": f"models/{OFFICIAL_TINY}/cases", "saved": saved, "seed": SEED,
+                "init": None if variant == "hf-tiny" else {"embed_std": EMBED_STD, "qk_norm_scale": QK_NORM_SCALE},
+                "cases": {}}
+    for case in cases:
+        entry = {k: official_cases[case][k] for k in CASE_FIELDS}
+        t0 = time.time()
+        official = np.load(source_dir / "cases" / f"{case}.npz")
+        feats, mask = padded_features(official["input_features"])
+        base = {k: official[k] for k in ("wav", "input_features", "input_ids")}
+        golden = {**base, **golden_case(model, torch.from_numpy(official["input_ids"]), feats, mask, conv)}
+        check_case(f"{variant}/{case}", golden, model, entry["audio_tokens"])
+        facts = dict(entry, distinct_tokens=len(set(golden["generated"].tolist())),
+                     min_top2_margin=float(golden["top2_margin"].min()))
+        if variant == "hf-tiny":
+            facts.update(compare_with_official(case, golden, source_dir))
+            facts.update(native_feature_diffs(base["wav"], base["input_features"]))
+        np.savez(common_path(tmp / "cases" / f"{case}.npz"), **golden)
+        manifest["cases"][case] = facts
+        print(f"[{variant}] {case}: {facts['distinct_tokens']} distinct tokens ({time.time() - t0:.1f} s)", flush=True)
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    common.mark_current(tmp, stamp)
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    print(f"[{variant}] done in {time.time() - started:.1f} s -> {final}")
+
+
+def common_path(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def main() -> None:
+    out = common.parse_out_dir(__doc__.splitlines()[0])
+    torch.set_num_threads(2)
+    for variant in common.selected(list(CASES)):
+        build_variant(variant, out)
+
+
+if __name__ == "__main__":
+    main()
