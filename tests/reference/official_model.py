@@ -137,7 +137,8 @@ def expected_key_count(encoder_layers: int, decoder_layers: int) -> int:
 
 def save_checkpoint(model: torch.nn.Module, cfg_dict: dict, folder: Path, shards: int) -> dict:
     """Save the state dict in the released layout (tied lm_head stored too), after checking it against §4.2."""
-    state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    state["thinker.lm_head.weight"] = state["thinker.lm_head.weight"].clone()  # tied: safetensors refuses shared memory
     got = {k: list(v.shape) for k, v in state.items()}
     want = expected_keys(cfg_dict)
     if got != want:

@@ -13,6 +13,14 @@ import torch
 
 NEW_TOKENS = 32
 PROMPT_TAIL = 8
+EOS_IDS = (151643, 151645)  # suppressed by min_new_tokens during the forced-length greedy run
+
+
+def suppress_eos(logits: np.ndarray) -> np.ndarray:
+    """Logits as the forced-length greedy search sees them (EOS ids at -inf)."""
+    out = logits.copy()
+    out[..., list(EOS_IDS)] = -np.inf
+    return out
 
 
 def randomize_(model: torch.nn.Module, seed: int, embed_std: float = 0.02, gain: float = 1.0,
@@ -75,7 +83,7 @@ def golden_case(runner: ModelRunner, ids: torch.Tensor, feats: torch.Tensor, fma
                 h.remove()
     logits = logits.float().numpy()
     teacher = logits[:, prompt_len - 1:prompt_len - 1 + NEW_TOKENS]
-    top2 = np.sort(teacher[0], axis=-1)[:, -2:]
+    top2 = np.sort(suppress_eos(teacher[0]), axis=-1)[:, -2:]
     out = dict(caps)
     out.update({f"text.h{i}": h[:, :prompt_len].float().numpy() for i, h in enumerate(hidden)})
     out["logits_prompt_tail"] = logits[:, prompt_len - PROMPT_TAIL:prompt_len]
@@ -87,8 +95,8 @@ def golden_case(runner: ModelRunner, ids: torch.Tensor, feats: torch.Tensor, fma
 
 
 def check_greedy_consistent(case: dict, clear: float = 1e-3) -> None:
-    """The cached greedy tokens must be the argmax of the full-forward logits wherever the top-2 margin is clear."""
-    argmax = case["logits_teacher"][0].argmax(-1)
+    """The cached greedy tokens must be the (EOS-suppressed) argmax of the full-forward logits where the margin is clear."""
+    argmax = suppress_eos(case["logits_teacher"][0]).argmax(-1)
     clear_rows = case["top2_margin"] > clear
     bad = np.nonzero((argmax != case["generated"]) & clear_rows)[0]
     if len(bad):

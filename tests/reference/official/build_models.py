@@ -31,9 +31,11 @@ COMPANION_FILES = ["vocab.json", "merges.txt", "tokenizer_config.json", "chat_te
 AUDIO_PAD = 151676
 WINDOW_SECONDS = 8.0
 SEED = 1234
-# Random init (torch_goldens.randomize_): matrices 2/sqrt(fan_in) (spec §10), small embeddings, and the audio
-# projector scaled down so the audio embeddings do not drown the text ones (greedy tokens must vary).
-INIT = dict(embed_std=0.02, gain=2.0, scale={"audio_tower.proj2.weight": 0.1})
+# Random init (torch_goldens.randomize_): matrices 2/sqrt(fan_in) (spec §10); the audio projector scaled down so
+# the audio embeddings do not drown the text ones; q_norm/k_norm x3 to sharpen the decoder attention (without it,
+# greedy decoding repeats 1-7 tokens on audio > 8 s). Greedy tokens vary on every case and margins are ~0.1.
+INIT = dict(embed_std=0.1, gain=2.0,
+            scale={"audio_tower.proj2.weight": 0.1, "self_attn.q_norm.weight": 3.0, "self_attn.k_norm.weight": 3.0})
 
 CASES = {
     "tiny": [f"{kind}-{length}" for kind in ("real", "synth") for length in LENGTHS],
@@ -154,8 +156,7 @@ def build_variant(variant: str, out: Path) -> None:
         check_hidden_states(golden, model, decoder_layers)
         seconds = len(wav) / 16000
         distinct = len(set(golden["generated"].tolist()))
-        if seconds <= WINDOW_SECONDS:
-            check_tokens_vary(golden, f"{variant}/{case}")
+        check_tokens_vary(golden, f"{variant}/{case}")
         save_npz(tmp / "cases" / f"{case}.npz", golden)
         entry = {"seconds": seconds, "samples": len(wav), "frames": frames, "audio_tokens": n_audio,
                  "source": source, "distinct_tokens": distinct,
