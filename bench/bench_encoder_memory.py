@@ -38,6 +38,21 @@ def measure(encoder: AudioEncoder, frames: int) -> dict:
     return dict(frames=frames, audio_tokens=num_audio_tokens(frames), peak_bytes=peak, seconds=round(seconds, 2))
 
 
+def summarize(rows: list, heads: int) -> dict:
+    """Marginal cost per extra minute between measured lengths, and what dense attention scores would cost.
+
+    Peak = max(conv group, transformer layer): flat while the fixed-size conv group dominates, then linear in the
+    number of tokens. A dense S x S attention would make the marginal cost grow with length instead.
+    """
+    x = np.array([r["minutes"] for r in rows], dtype=np.float64)
+    y = np.array([r["peak_bytes"] for r in rows], dtype=np.float64) / 2**20
+    marginal = [round(float(v), 1) for v in np.diff(y) / np.diff(x)]
+    tokens = rows[-1]["audio_tokens"]
+    return dict(peak_mib=[round(float(v), 1) for v in y], marginal_mib_per_minute=marginal,
+                dense_scores_mib_at_longest=round(tokens * tokens * heads * 4 / 2**20, 1),
+                peak_ratio_longest_to_shortest=float(y[-1] / y[0]), length_ratio=float(x[-1] / x[0]))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="a released config.json")
@@ -58,16 +73,9 @@ def main():
         print(f"{minutes:6.1f} min  {row['audio_tokens']:6d} tokens  peak {row['peak_bytes'] / 2**20:9.1f} MiB  "
               f"{row['peak_bytes'] / 2**20 / minutes:7.1f} MiB/min  {row['seconds']:7.1f} s", flush=True)
 
-    x = np.array([r["minutes"] for r in rows])
-    y = np.array([r["peak_bytes"] for r in rows], dtype=np.float64)
-    slope, intercept = np.polyfit(x, y, 1)
-    worst = float(np.max(np.abs(y - (slope * x + intercept)) / y))
-    # A quadratic term would show as a superlinear ratio: compare the last point with linear extrapolation.
-    summary = dict(mib_per_minute=slope / 2**20, intercept_mib=intercept / 2**20, worst_relative_deviation=worst,
-                   ratio_last_to_first=float(y[-1] / y[0]), minutes_ratio=float(x[-1] / x[0]))
-    print(f"linear fit: {summary['mib_per_minute']:.1f} MiB/min + {summary['intercept_mib']:.1f} MiB, "
-          f"worst deviation {worst:.1%}; peak ratio {summary['ratio_last_to_first']:.1f}x for "
-          f"{summary['minutes_ratio']:.0f}x audio")
+    summary = summarize(rows, config.encoder_attention_heads)
+    print(f"marginal MiB per extra minute: {summary['marginal_mib_per_minute']}; one layer's dense float32 S x S "
+          f"scores alone would take {summary['dense_scores_mib_at_longest']:.0f} MiB at {rows[-1]['minutes']:g} min")
     result = dict(device=str(mx.default_device()), audio_config=dataclasses.asdict(config), rows=rows,
                   summary=summary)
     args.out.parent.mkdir(parents=True, exist_ok=True)

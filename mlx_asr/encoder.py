@@ -142,6 +142,9 @@ class AudioEncoder(nn.Module):
 
         ``intermediates``, when given, receives the lazy per-stage tensors (keys as in the golden references).
         """
+        if features.ndim != 2 or features.shape[0] != self.config.num_mel_bins or features.shape[1] == 0:
+            raise ValueError(f"expected a ({self.config.num_mel_bins}, frames) log-mel of one utterance, "
+                             f"got shape {tuple(features.shape)}")
         mel, frames = features.shape
         chunk = self.config.chunk_frames
         chunk_count = -(-frames // chunk)

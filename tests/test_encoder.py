@@ -167,3 +167,9 @@ def test_float16_layer_output_is_clamped_like_the_official_layer():
     layer.set_dtype(mx.float16)
     out = layer(mx.random.normal((20, 32)).astype(mx.float16), 104)
     assert np.array(out.astype(mx.float32)).max() == pytest.approx(FLOAT16_CLAMP, rel=1e-3)
+
+
+@pytest.mark.parametrize("shape", [(80, 300), (300, 128), (1, 128, 300), (128, 0)])
+def test_wrong_feature_shape_is_a_clear_error(shape):
+    with pytest.raises(ValueError, match=r"\(128, frames\) log-mel"):
+        encoder()(mx.zeros(shape))
