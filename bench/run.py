@@ -107,7 +107,7 @@ def main() -> None:
     parser.add_argument("--clips", default=",".join(clip_set.CLIPS))
     parser.add_argument("--only", default=",".join(IMPLEMENTATIONS), help="implementations to run")
     parser.add_argument("--tokens", type=int, default=50, help="forced decoded token count")
-    parser.add_argument("--repeats", type=int, default=2, help="warm runs after the cold one (minimum kept)")
+    parser.add_argument("--repeats", type=int, default=2, help="warm runs after the cold one (minimum kept; 0: use the cold run)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per implementation and clip")
     args = parser.parse_args()
     log = sys.stderr
@@ -147,7 +147,8 @@ def main() -> None:
              f"Machine: {platform.machine()} Linux, {os.cpu_count()} cores, Python {platform.python_version()}; "
              f"load average before/after the runs: {load_before[0]:.1f} / {os.getloadavg()[0]:.1f}. "
              f"Checkpoint: random-weight 0.6B ({model.relative_to(ROOT)}), float32 unless named; "
-             f"{args.tokens} forced tokens; stage times: best of {args.repeats} warm runs (1 when a run is long).",
+             f"{args.tokens} forced tokens; stage times: "
+             + (f"best of {args.repeats} warm runs (1 when a run is long)." if args.repeats else "the cold run."),
              ""]
     for clip_name, per_impl in results.items():
         lines += report.stage_table(clip_name, per_impl) + [""] + report.ratio_table(clip_name, per_impl) + [""]

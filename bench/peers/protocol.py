@@ -7,7 +7,7 @@ A runner is one implementation (ours or a peer) on one clip, in its own process 
 It defines an ``Implementation`` with ``load(model_dir, dtype)`` and ``run_once(audio, n_tokens) -> Stages``; each
 stage is evaluated (``mx.eval`` / torch is eager) before its clock stops. Protocol: load (timed), one cold full
 pipeline, then ``repeats`` warm pipelines (one when they would take over LONG_RUN_SECONDS); each warm stage is
-the minimum over the warm runs.
+the minimum over the warm runs (with ``--repeats 0``, the stages of the cold run).
 """
 
 import argparse
@@ -110,9 +110,9 @@ def main(implementation_class) -> None:
         start = time.perf_counter()
         cold = impl.run_once(audio, args.tokens)
         result["cold_s"] = time.perf_counter() - start
-        repeats = args.repeats if result["cold_s"] * args.repeats <= LONG_RUN_SECONDS else 1
+        repeats = args.repeats if result["cold_s"] * args.repeats <= LONG_RUN_SECONDS else min(args.repeats, 1)
         result["warm_runs"] = repeats
-        warm = [impl.run_once(audio, args.tokens) for _ in range(repeats)]
+        warm = [impl.run_once(audio, args.tokens) for _ in range(repeats)] or [cold]  # 0: the cold run's stages
         best = {name: min(getattr(w, name) for w in warm) for name in ("mel", "encoder", "prefill", "decode")}
         result["stages_s"] = best
         result["runs_s"] = [asdict(w) | {"tokens": None} for w in [cold] + warm]
