@@ -12,12 +12,15 @@ _EXPORTS = {
     "SAMPLE_RATE": "audio",
     "load_audio": "audio",
     "log_mel_spectrogram": "mel",
-    "load": "load",
     "transcribe": "pipeline",
     "Result": "result",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+# Bound eagerly (load.py imports nothing heavy): importing the submodule `mlx_asr.load` would otherwise shadow a
+# lazily bound function of the same name.
+from .load import load  # noqa: E402
+
+__all__ = ["__version__", "load", *_EXPORTS]
 
 
 def __getattr__(name):

@@ -1,22 +1,28 @@
-"""Load a Qwen3-ASR checkpoint (local folder or Hugging Face repo id) into MLX."""
+"""Load a Qwen3-ASR checkpoint (local folder or Hugging Face repo id) into MLX.
+
+Nothing heavy is imported at module level: ``mlx_asr/__init__.py`` binds ``load`` eagerly (importing the submodule
+``mlx_asr.load`` later would otherwise shadow a lazily bound function of the same name), and mlx-lm takes seconds.
+"""
+
+from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
-import mlx.core as mx
+if TYPE_CHECKING:
+    import mlx.core as mx
 
-from .config import ModelConfig
-from .model import Qwen3ASR
-from .quantize import quantize_for_load
-from .weights import check_keys
+    from .model import Qwen3ASR
 
 _DOWNLOAD_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.jinja", "*.model", "*.md"]
-_DTYPES = {"float32": mx.float32, "float16": mx.float16, "bfloat16": mx.bfloat16}
+_DTYPE_NAMES = ("float32", "float16", "bfloat16")
 
 
 def default_dtype() -> mx.Dtype:
     """float32 on CPU, bfloat16 on a GPU (Metal)."""
+    import mlx.core as mx
+
     return mx.float32 if mx.default_device() == mx.cpu else mx.bfloat16
 
 
@@ -34,13 +40,15 @@ def resolve(path_or_repo: Union[str, Path]) -> Path:
 
 
 def _dtype(dtype) -> mx.Dtype:
+    import mlx.core as mx
+
     if dtype is None:
         return default_dtype()
     if isinstance(dtype, mx.Dtype):
         return dtype
-    if dtype not in _DTYPES:
-        raise ValueError(f"dtype {dtype!r} is not one of {', '.join(_DTYPES)}")
-    return _DTYPES[dtype]
+    if dtype not in _DTYPE_NAMES:
+        raise ValueError(f"dtype {dtype!r} is not one of {', '.join(_DTYPE_NAMES)}")
+    return getattr(mx, dtype)
 
 
 def load(path_or_repo: Union[str, Path], dtype: Optional[Union[str, mx.Dtype]] = None, lazy: bool = False) -> Qwen3ASR:
@@ -61,6 +69,14 @@ def load(path_or_repo: Union[str, Path], dtype: Optional[Union[str, mx.Dtype]] =
         ValueError: the config or the weights do not describe a supported Qwen3-ASR model (the message names
             missing, unexpected or mis-shaped weights).
     """
+    import mlx.core as mx
+    import mlx.nn as nn
+
+    from .config import ModelConfig
+    from .model import Qwen3ASR
+    from .quantize import quantize_for_load
+    from .weights import check_keys
+
     path = resolve(path_or_repo)
     config_file = path / "config.json"
     if not config_file.exists():

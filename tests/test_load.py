@@ -154,3 +154,11 @@ def test_missing_files_are_clear_errors(tmp_path):
     (tmp_path / "empty" / "config.json").write_text(json.dumps(tiny_model.config_dict()))
     with pytest.raises(FileNotFoundError, match="safetensors"):
         mlx_asr.load(tmp_path / "empty")
+
+
+def test_mlx_asr_load_stays_the_function_after_importing_the_submodule():
+    import importlib
+
+    importlib.import_module("mlx_asr.load")
+    importlib.import_module("mlx_asr.pipeline")
+    assert callable(mlx_asr.load) and mlx_asr.load.__module__ == "mlx_asr.load"
