@@ -115,15 +115,36 @@ def cached_teacher_logits(model, input_ids: np.ndarray, audio: mx.array, tokens)
     return to_numpy(mx.stack(rows, axis=1))
 
 
-def greedy(model, input_ids: np.ndarray, audio: mx.array, steps: int) -> list:
-    """Free-running greedy decoding with the KV cache."""
+def suppressed_tokens(variant: str) -> list:
+    """EOS ids of the variant's generation_config: the goldens force 32 new tokens, so these were never picked."""
+    config = json.loads(reference("models", variant, "model", "generation_config.json").read_text())
+    eos = config["eos_token_id"]
+    return eos if isinstance(eos, list) else [eos]
+
+
+def without(logits: np.ndarray, tokens: list) -> np.ndarray:
+    out = np.array(logits, copy=True)
+    out[..., tokens] = -np.inf
+    return out
+
+
+def top2_margins(logits: np.ndarray) -> np.ndarray:
+    top2 = np.sort(logits, axis=-1)[..., -2:]
+    return top2[..., 1] - top2[..., 0]
+
+
+def greedy(model, input_ids: np.ndarray, audio: mx.array, steps: int, suppress: list) -> list:
+    """Free-running greedy decoding with the KV cache, never picking ``suppress`` (as min_new_tokens does)."""
+    penalty = mx.zeros((model.config.text.vocab_size,))
+    penalty[mx.array(suppress)] = -mx.inf
     cache = model.make_cache()
     ids = mx.array(input_ids)
-    token = mx.argmax(model(ids, cache=cache, input_embeddings=model.embed(ids, audio))[:, -1], axis=-1)
-    tokens = [token.item()]
-    for _ in range(steps - 1):
-        token = mx.argmax(model(token[:, None], cache=cache)[:, -1], axis=-1)
+    logits = model(ids, cache=cache, input_embeddings=model.embed(ids, audio))[:, -1]
+    tokens = []
+    for _ in range(steps):
+        token = mx.argmax(logits + penalty, axis=-1)
         tokens.append(token.item())
+        logits = model(token[:, None], cache=cache)[:, -1]
     return tokens
 
 
