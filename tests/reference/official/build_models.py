@@ -10,19 +10,39 @@ for audio over 8 s (global/), and manifest.json. Layout and keys: tests/referenc
 
 import importlib.metadata
 import importlib.util
-import os
 import json
+import os
 import shutil
-import types
 import sys
 import time
+import types
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+
+def import_backend_only() -> None:
+    """Let `import qwen_asr.core.transformers_backend` skip qwen_asr/__init__.py, which loads the inference stack
+    (librosa, nagisa, soynlp; ~10 s). The backend modules themselves are the unmodified official ones."""
+    spec = importlib.util.find_spec("qwen_asr")
+    package = types.ModuleType("qwen_asr")
+    package.__path__ = list(spec.submodule_search_locations)
+    sys.modules.setdefault("qwen_asr", package)
+
+
+import_backend_only()
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import transformers  # noqa: E402
+from qwen_asr.core.transformers_backend.processing_qwen3_asr import (  # noqa: E402
+    Qwen3ASRProcessor, _get_feat_extract_output_lengths)
+
 import common  # noqa: E402
+import official_model as OM  # noqa: E402
 from audio_cases import LENGTHS, audio_tokens, case_audio, source_files  # noqa: E402
+from torch_goldens import ModelRunner, check_tokens_vary, golden_case, randomize_, save_npz  # noqa: E402
 
 SPEECH = common.ASSETS / "speech"
 RELEASED = common.ASSETS / "qwen3-asr-0.6b"
@@ -51,9 +71,7 @@ def hand_prompt(n_audio: int) -> list:
             + [151670, 151645, 198, 151644, 77091, 198])
 
 
-def official_runner(model, conv: bool):
-    from torch_goldens import ModelRunner
-
+def official_runner(model, conv: bool) -> ModelRunner:
     thinker, tower = model.thinker, model.thinker.audio_tower
     hooks = {f"audio.{n}": getattr(tower, n) for n in (["conv2d1", "conv2d2", "conv2d3"] if conv else [])}
     hooks["audio.conv_out"] = tower.conv_out
@@ -61,13 +79,11 @@ def official_runner(model, conv: bool):
     hooks.update({f"audio.{n}": getattr(tower, n) for n in ("ln_post", "proj1", "proj2")})
 
     def forward(ids, feats, fmask):
-        import torch
         out = thinker(input_ids=ids, attention_mask=torch.ones_like(ids), input_features=feats,
                       feature_attention_mask=fmask, output_hidden_states=True, use_cache=False)
         return out.logits, out.hidden_states
 
     def generate(ids, feats, fmask, n):
-        import torch
         out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), input_features=feats,
                              feature_attention_mask=fmask, max_new_tokens=n, min_new_tokens=n, do_sample=False)
         return out.sequences[0, ids.shape[1]:]
@@ -77,7 +93,6 @@ def official_runner(model, conv: bool):
 
 def check_hidden_states(case: dict, model, decoder_layers: int) -> None:
     """HF hidden_states: h0 = merged embeddings, one per layer, the last after the final norm (logits = it @ E^T)."""
-    import numpy as np
     count = sum(k.startswith("text.h") for k in case)
     if count != decoder_layers + 1:
         raise AssertionError(f"{count} hidden states for {decoder_layers} decoder layers")
@@ -90,18 +105,71 @@ def check_hidden_states(case: dict, model, decoder_layers: int) -> None:
         raise AssertionError("last hidden state is not the final-norm output feeding the (tied) head")
 
 
+def case_inputs(processor, prompt_text: str, case: str):
+    """Official processor inputs for a case, after checking frames, token count and prompt against the spec."""
+    wav, source = case_audio(case, SPEECH)
+    batch = processor(text=prompt_text, audio=[wav], return_tensors="pt", padding=True)
+    ids, feats, fmask = batch["input_ids"], batch["input_features"], batch["feature_attention_mask"]
+    frames = int(fmask.sum())
+    n_audio = audio_tokens(frames)
+    if frames != len(wav) // 160 or feats.shape != (1, 128, frames):
+        raise AssertionError(f"{case}: {frames} frames, features {tuple(feats.shape)} for {len(wav)} samples")
+    if n_audio != int(_get_feat_extract_output_lengths(torch.tensor(frames))):
+        raise AssertionError(f"{case}: token-count formula disagrees with _get_feat_extract_output_lengths")
+    if ids[0].tolist() != hand_prompt(n_audio):
+        raise AssertionError(f"{case}: processor prompt differs from the spec §5.2 token form")
+    entry = {"seconds": len(wav) / 16000, "samples": len(wav), "frames": frames, "audio_tokens": n_audio,
+             "source": source}
+    base = {"wav": wav, "input_features": feats[0].numpy(), "input_ids": ids.numpy().astype(np.int64)}
+    return (ids, feats, fmask), base, entry
+
+
+def build_case(model, runner, processor, prompt_text: str, case: str, folder: Path) -> dict:
+    """Write cases/<case>.npz (and global/<case>.npz beyond 8 s); return the manifest entry."""
+    (ids, feats, fmask), base, entry = case_inputs(processor, prompt_text, case)
+    with OM.encoder_attention(windowed=True):
+        golden = {**base, **golden_case(runner, ids, feats, fmask)}
+    if golden["audio.proj2"].shape[0] != entry["audio_tokens"]:
+        raise AssertionError(f"{case}: {golden['audio.proj2'].shape[0]} audio embeddings, "
+                             f"expected {entry['audio_tokens']}")
+    check_hidden_states(golden, model, len(model.thinker.model.layers))
+    entry["distinct_tokens"] = check_tokens_vary(golden, f"{folder.name}/{case}")
+    entry["min_top2_margin"] = float(golden["top2_margin"].min())
+    save_npz(folder / "cases" / f"{case}.npz", golden)
+    if entry["seconds"] > WINDOW_SECONDS:
+        with OM.encoder_attention(windowed=False):
+            stock = {**base, **golden_case(runner, ids, feats, fmask)}
+        diff = float(np.abs(stock["audio.proj2"] - golden["audio.proj2"]).max())
+        if not diff > 1e-3:
+            raise AssertionError(f"{case}: windowed and global encoders agree on > 8 s audio (max diff {diff})")
+        save_npz(folder / "global" / f"{case}.npz", stock)
+        entry["global_max_abs_diff"] = diff
+    else:
+        with OM.encoder_attention(windowed=False), torch.no_grad():
+            stock = model.thinker.get_audio_features(feats, feature_attention_mask=fmask).numpy()
+        diff = float(np.abs(stock - golden["audio.proj2"]).max())
+        if diff > 1e-6:
+            raise AssertionError(f"{case}: windowed and global encoders differ on <= 8 s audio ({diff})")
+    return entry
+
+
+def write_model(variant: str, cfg_dict: dict, folder: Path):
+    """model/: config.json as released, companion files, random-weight checkpoint. Returns the model."""
+    folder.mkdir(parents=True)
+    for name in COMPANION_FILES:
+        shutil.copy(RELEASED / name, folder / name)
+    if OM.DIMS[variant] is None:
+        shutil.copy(RELEASED / "config.json", folder / "config.json")
+    else:
+        (folder / "config.json").write_text(json.dumps(cfg_dict, indent=2, ensure_ascii=False) + "\n")
+    model = OM.build(cfg_dict)
+    randomize_(model, SEED, **INIT)
+    OM.save_checkpoint(model, cfg_dict, folder, OM.SHARDS[variant])
+    return model
+
+
 def build_variant(variant: str, out: Path) -> None:
-    import numpy as np
-    import torch
-    import transformers
-    from qwen_asr.core.transformers_backend.processing_qwen3_asr import (Qwen3ASRProcessor,
-                                                                         _get_feat_extract_output_lengths)
-
-    import official_model as OM
-    from torch_goldens import check_tokens_vary, golden_case, randomize_, save_npz
-
-    released = json.loads((RELEASED / "config.json").read_text())
-    cfg_dict = OM.config_dict(variant, released)
+    cfg_dict = OM.config_dict(variant, json.loads((RELEASED / "config.json").read_text()))
     cases = CASES[variant]
     inputs = [HERE / "build_models.py", HERE.parent / "official_model.py", HERE.parent / "torch_goldens.py",
               HERE.parent / "audio_cases.py", HERE.parent / "common.py", *[RELEASED / f for f in COMPANION_FILES],
@@ -112,92 +180,31 @@ def build_variant(variant: str, out: Path) -> None:
     if common.is_current(final, stamp):
         print(f"[{variant}] up to date ({final})")
         return
-    started = time.time()
+    started, cpu_started = time.time(), time.process_time()
     tmp = out / "models" / f".{variant}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "model").mkdir(parents=True)
-    for name in COMPANION_FILES:
-        shutil.copy(RELEASED / name, tmp / "model" / name)
-    if OM.DIMS[variant] is None:
-        shutil.copy(RELEASED / "config.json", tmp / "model" / "config.json")
-    else:
-        (tmp / "model" / "config.json").write_text(json.dumps(cfg_dict, indent=2, ensure_ascii=False) + "\n")
-
-    torch.manual_seed(SEED)
-    model = OM.build(cfg_dict)
-    randomize_(model, SEED, **INIT)
-    OM.save_checkpoint(model, cfg_dict, tmp / "model", OM.SHARDS[variant])
+    model = write_model(variant, cfg_dict, tmp / "model")
     print(f"[{variant}] checkpoint saved ({time.time() - started:.1f} s)")
-
     processor = Qwen3ASRProcessor.from_pretrained(str(tmp / "model"))
     messages = [{"role": "system", "content": ""}, {"role": "user", "content": [{"type": "audio", "audio": ""}]}]
     prompt_text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     runner = official_runner(model, CONV_HOOKS[variant])
-    decoder_layers = cfg_dict["thinker_config"]["text_config"]["num_hidden_layers"]
     manifest = {"variant": variant, "layout": "official", "config": cfg_dict, "seed": SEED, "init": INIT, "cases": {}}
     for case in cases:
         t0 = time.time()
-        wav, source = case_audio(case, SPEECH)
-        batch = processor(text=prompt_text, audio=[wav], return_tensors="pt", padding=True)
-        ids, feats, fmask = batch["input_ids"], batch["input_features"], batch["feature_attention_mask"]
-        frames = int(fmask.sum())
-        n_audio = audio_tokens(frames)
-        if frames != len(wav) // 160 or feats.shape != (1, 128, frames):
-            raise AssertionError(f"{case}: {frames} frames, features {tuple(feats.shape)} for {len(wav)} samples")
-        if n_audio != int(_get_feat_extract_output_lengths(torch.tensor(frames))):
-            raise AssertionError(f"{case}: token-count formula disagrees with _get_feat_extract_output_lengths")
-        if ids[0].tolist() != hand_prompt(n_audio):
-            raise AssertionError(f"{case}: processor prompt differs from the spec §5.2 token form")
-        base = {"wav": wav, "input_features": feats[0].numpy(), "input_ids": ids.numpy().astype(np.int64)}
-        with OM.encoder_attention(windowed=True):
-            golden = {**base, **golden_case(runner, ids, feats, fmask)}
-        if golden["audio.proj2"].shape[0] != n_audio:
-            raise AssertionError(f"{case}: {golden['audio.proj2'].shape[0]} audio embeddings, expected {n_audio}")
-        check_hidden_states(golden, model, decoder_layers)
-        seconds = len(wav) / 16000
-        distinct = len(set(golden["generated"].tolist()))
-        check_tokens_vary(golden, f"{variant}/{case}")
-        save_npz(tmp / "cases" / f"{case}.npz", golden)
-        entry = {"seconds": seconds, "samples": len(wav), "frames": frames, "audio_tokens": n_audio,
-                 "source": source, "distinct_tokens": distinct,
-                 "min_top2_margin": float(golden["top2_margin"].min())}
-        if seconds > WINDOW_SECONDS:
-            with OM.encoder_attention(windowed=False):
-                stock = {**base, **golden_case(runner, ids, feats, fmask)}
-            diff = float(np.abs(stock["audio.proj2"] - golden["audio.proj2"]).max())
-            if not diff > 1e-3:
-                raise AssertionError(f"{case}: windowed and global encoders agree on > 8 s audio (max diff {diff})")
-            save_npz(tmp / "global" / f"{case}.npz", stock)
-            entry["global_max_abs_diff"] = diff
-        else:
-            with OM.encoder_attention(windowed=False), torch.no_grad():
-                stock = model.thinker.get_audio_features(feats, feature_attention_mask=fmask).numpy()
-            diff = float(np.abs(stock - golden["audio.proj2"]).max())
-            if diff > 1e-6:
-                raise AssertionError(f"{case}: windowed and global encoders differ on <= 8 s audio ({diff})")
-        manifest["cases"][case] = entry
-        print(f"[{variant}] {case}: {n_audio} audio tokens, {distinct} distinct greedy tokens, "
-              f"min margin {entry['min_top2_margin']:.3g} ({time.time() - t0:.1f} s)")
+        entry = manifest["cases"][case] = build_case(model, runner, processor, prompt_text, case, tmp)
+        print(f"[{variant}] {case}: {entry['audio_tokens']} audio tokens, {entry['distinct_tokens']} distinct greedy "
+              f"tokens, min margin {entry['min_top2_margin']:.3g} ({time.time() - t0:.1f} s)")
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     common.mark_current(tmp, stamp)
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
-    print(f"[{variant}] done in {time.time() - started:.1f} s -> {final}")
-
-
-def import_backend_only() -> None:
-    """Import qwen_asr.core.transformers_backend without qwen_asr/__init__.py (which loads the inference stack:
-    librosa, nagisa, soynlp; ~10 s). The backend modules themselves are the unmodified official ones."""
-    spec = importlib.util.find_spec("qwen_asr")
-    package = types.ModuleType("qwen_asr")
-    package.__path__ = list(spec.submodule_search_locations)
-    sys.modules.setdefault("qwen_asr", package)
+    print(f"[{variant}] done in {time.time() - started:.1f} s wall, {time.process_time() - cpu_started:.1f} s CPU "
+          f"-> {final}")
 
 
 def main() -> None:
     out = common.parse_out_dir(__doc__.splitlines()[0])
-    import_backend_only()
-    import torch
     for variant in common.selected(list(CASES)):
         # Tiny matmuls gain nothing from threads (and lose a lot on a busy machine).
         torch.set_num_threads(1 if variant == "tiny" else int(os.environ.get("MLX_ASR_REF_THREADS", "2")))
