@@ -168,14 +168,20 @@ def write_model(variant: str, cfg_dict: dict, folder: Path):
     return model
 
 
-def build_variant(variant: str, out: Path) -> None:
-    cfg_dict = OM.config_dict(variant, json.loads((RELEASED / "config.json").read_text()))
+def variant_stamp(variant: str, cfg_dict: dict) -> str:
+    """Hash of everything a variant's output depends on: sources, asset files, clips, settings, versions."""
     cases = CASES[variant]
     inputs = [HERE / "build_models.py", HERE.parent / "official_model.py", HERE.parent / "torch_goldens.py",
               HERE.parent / "audio_cases.py", HERE.parent / "common.py", *[RELEASED / f for f in COMPANION_FILES],
               *source_files(cases, SPEECH)]
-    stamp = common.fingerprint(*inputs, cfg_dict, cases, SEED, INIT, torch.__version__, transformers.__version__,
-                               importlib.metadata.version("qwen-asr"))
+    return common.fingerprint(*inputs, cfg_dict, cases, SEED, INIT, torch.__version__, transformers.__version__,
+                              importlib.metadata.version("qwen-asr"))
+
+
+def build_variant(variant: str, out: Path) -> None:
+    cfg_dict = OM.config_dict(variant, json.loads((RELEASED / "config.json").read_text()))
+    cases = CASES[variant]
+    stamp = variant_stamp(variant, cfg_dict)
     final = out / "models" / variant
     if common.is_current(final, stamp):
         print(f"[{variant}] up to date ({final})")
