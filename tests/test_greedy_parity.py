@@ -21,7 +21,8 @@ from mlx_asr.pipeline import prompt_builder
 pytestmark = [pytest.mark.parity, pytest.mark.slow]
 
 COMPARED_TOKENS = 32
-# Below this top-1/top-2 logit gap the official choice is a float32 near-tie: tokens after it are not comparable.
+# Float32 noise between MLX and PyTorch logits: a different pick is accepted only where the official logits of both
+# tokens are this close (a near-tie); the tokens after it are not comparable.
 NEAR_TIE = 1e-3
 
 
@@ -57,9 +58,11 @@ def test_first_32_greedy_tokens_equal_official(variant):
         embeddings = model.embed(mx.array(ids)[None], audio)[0]
         got = greedy_generate(model, ids, embeddings, stop_ids=(), max_new_tokens=COMPARED_TOKENS,
                               detect_loops=False, logits_processors=[suppress(builder.special.stop_ids)]).tokens
-        margins = golden["top2_margin"][:COMPARED_TOKENS]
-        comparable = next((i for i, m in enumerate(margins) if m < NEAR_TIE), COMPARED_TOKENS)
         first_diff = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), None)
-        report.append(f"{case}: {comparable} comparable, first difference at {first_diff}")
-        assert got[:comparable] == expected[:comparable], report[-1] + f"\nours   {got}\nofficial {expected}"
+        report.append(f"{case}: {first_diff if first_diff is not None else COMPARED_TOKENS} of {COMPARED_TOKENS} "
+                      f"tokens equal, min official top-2 margin {golden['top2_margin'][:COMPARED_TOKENS].min():.2g}")
+        if first_diff is not None:  # allowed only at an official near-tie, where our pick is (almost) as good
+            logits = golden["logits_teacher"][0, first_diff].astype(np.float64)
+            logits[list(builder.special.stop_ids)] = -np.inf  # suppressed by min_new_tokens, as by us
+            assert logits[got[first_diff]] >= logits.max() - NEAR_TIE, report[-1] + f"\nours {got}\nofficial {expected}"
     print("\n" + "\n".join(report))
