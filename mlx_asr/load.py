@@ -98,8 +98,9 @@ def load(path_or_repo: Union[str, Path], dtype: Optional[Union[str, mx.Dtype]] =
         quantize_for_load(model, quantization, weights)
     check_keys(model, weights)
     target = _dtype(dtype)
-    weights = {k: v.astype(target) if mx.issubdtype(v.dtype, mx.floating) and not k.endswith((".scales", ".biases"))
-               else v for k, v in weights.items()}
+    # Quantization scales/biases follow dtype too: a quantized embedding outputs their dtype, which would otherwise
+    # silently switch the decoder to the checkpoint's float16.
+    weights = {k: v.astype(target) if mx.issubdtype(v.dtype, mx.floating) else v for k, v in weights.items()}
     model.load_weights(list(weights.items()), strict=True)
     if not lazy:
         mx.eval(model.parameters())

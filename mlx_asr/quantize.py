@@ -8,7 +8,9 @@ overrides. The tied embedding, which is also the output head, stays in float unl
 
 from typing import Callable, Dict, Optional, Union
 
+import mlx.core as mx
 import mlx.nn as nn
+from mlx.utils import tree_unflatten
 
 BITS = (4, 8)
 GROUP_SIZES = (32, 64, 128)
@@ -89,3 +91,25 @@ def quantize_for_load(model: nn.Module, quantization: Dict[str, object], weights
         raise ValueError(f"config.json: quantization lacks {', '.join(missing)}")
     nn.quantize(model, group_size=quantization["group_size"], bits=quantization["bits"],
                 mode=quantization.get("mode", MODE), class_predicate=load_predicate(quantization, weights))
+
+
+def dequantize(model: nn.Module) -> nn.Module:
+    """Replace every quantized layer, in place, by a float layer holding its dequantized weights.
+
+    The result computes exactly what the quantized weights represent with float kernels (MLX's CPU quantized
+    matmul is slow; this is for measuring quantization error, or for re-converting a quantized folder).
+    """
+    swaps = []
+    for path, module in model.named_modules():
+        if isinstance(module, (nn.QuantizedLinear, nn.QuantizedEmbedding)):
+            weight = mx.dequantize(module.weight, module.scales, module.get("biases"), module.group_size,
+                                   module.bits, mode=module.mode)
+            if isinstance(module, nn.QuantizedLinear):
+                layer = nn.Linear(weight.shape[1], weight.shape[0], bias="bias" in module)
+                layer.update({"weight": weight, **({"bias": module.bias} if "bias" in module else {})})
+            else:
+                layer = nn.Embedding(weight.shape[0], weight.shape[1])
+                layer.update({"weight": weight})
+            swaps.append((path, layer))
+    model.update_modules(tree_unflatten(swaps))
+    return model

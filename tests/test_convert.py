@@ -16,9 +16,9 @@ import mlx.nn as nn
 import numpy as np
 import pytest
 
-import mlx_asr
 from helpers import ROOT, asset, reference
 from mlx_asr.convert import AlreadyConvertedError, NotACheckpointError, convert
+from mlx_asr.load import load
 from mlx_asr.quantize import convert_predicate
 
 FLOAT_RELATIVE = {"float32": 1e-4, "float16": 3e-2}  # max abs diff / max abs of the reference logits
@@ -92,7 +92,7 @@ def greedy_tokens(model, golden: dict, count: int) -> list:
 @pytest.fixture(scope="module")
 def float32_teacher(released_06b, golden_06b):
     """The float32 conversion's greedy tokens (64) and its teacher-forced logits on them."""
-    model = mlx_asr.load(released_06b("float32"), dtype="float32")
+    model = load(released_06b("float32"), dtype="float32")
     tokens = greedy_tokens(model, golden_06b, TEACHER_STEPS)
     logits = teacher_logits(model, golden_06b, tokens)
     del model
@@ -103,7 +103,7 @@ def float32_teacher(released_06b, golden_06b):
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["float32", "float16"])
 def test_float_conversion_reproduces_reference(released_06b, golden_06b, mode):
-    model = mlx_asr.load(released_06b(mode), dtype=mode)
+    model = load(released_06b(mode), dtype=mode)
     assert model.model.embed_tokens.weight.dtype == getattr(mx, mode)
     ours = teacher_logits(model, golden_06b, golden_06b["generated"].tolist())
     del model
@@ -119,7 +119,7 @@ def test_float_conversion_reproduces_reference(released_06b, golden_06b, mode):
 @pytest.mark.parametrize("mode, bits", [("8bit", 8), ("4bit", 4), ("4bit-encoder8", 4)])
 def test_quantized_agreement_with_float32(released_06b, golden_06b, float32_teacher, mode, bits):
     tokens, reference_logits = float32_teacher
-    model = mlx_asr.load(released_06b(mode))
+    model = load(released_06b(mode))
     quantized = [p for p, m in model.named_modules() if isinstance(m, (nn.QuantizedLinear, nn.QuantizedEmbedding))]
     ours = teacher_logits(model, golden_06b, tokens)
     del model
@@ -178,11 +178,12 @@ def test_sizes_on_disk(released_06b, mode):
 def test_loading_4bit_is_lazy_friendly(released_06b):
     folder = released_06b("4bit")
     script = (
-        "import sys, mlx.core as mx, mlx_asr\n"
+        "import sys, mlx.core as mx\n"
+        "from mlx_asr.load import load  # imports mlx-lm and transformers before the baseline\n"
         "def hwm():\n"
         "    return next(int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith('VmHWM'))\n"
         "base = hwm()\n"
-        "mlx_asr.load(sys.argv[1], dtype='float16')\n"
+        "load(sys.argv[1], dtype='float16')\n"
         "print(hwm() - base, mx.get_peak_memory())\n")
     result = subprocess.run([sys.executable, "-c", script, str(folder)], capture_output=True, text=True, check=True)
     rss_growth, mlx_peak = map(int, result.stdout.split())
@@ -204,7 +205,7 @@ def test_other_layouts_convert(tmp_path, variant):
     case = min(manifest["cases"], key=lambda c: manifest["cases"][c]["seconds"])
     with np.load(reference("models", variant, "cases", f"{case}.npz")) as data:
         golden = dict(data)
-    model = mlx_asr.load(out, dtype="float16")
+    model = load(out, dtype="float16")
     ours = teacher_logits(model, golden, golden["generated"].tolist())
     del model
     free()
@@ -223,7 +224,7 @@ def tiny():
 
 
 def tiny_logits(folder: Path) -> np.ndarray:
-    model = mlx_asr.load(folder, dtype="float32")
+    model = load(folder, dtype="float32")
     features = mx.array(np.random.default_rng(0).standard_normal((128, 300)).astype(np.float32))
     audio = model.encode(features)
     ids = mx.array([[941, 5, 6, 7] + [973] * audio.shape[0] + [967, 942, 8, 9]], dtype=mx.int32)
@@ -231,7 +232,7 @@ def tiny_logits(folder: Path) -> np.ndarray:
 
 
 def test_predicate_follows_the_rules(tiny):
-    model = mlx_asr.load(tiny, dtype="float32")
+    model = load(tiny, dtype="float32")
     for group_size in (64, 128):
         predicate = convert_predicate(4, group_size, encoder_bits=8)
         for path, module in model.named_modules():
@@ -257,7 +258,7 @@ def test_per_module_overrides_load(tiny, tmp_path):
     assert (quantization["bits"], quantization["group_size"]) == (4, 32)
     assert quantization["audio_tower.layers.0.fc1"] == {"bits": 8, "group_size": 32, "mode": "affine"}
     assert not any(k.startswith("model.") for k in quantization)  # decoder layers use the defaults
-    model = mlx_asr.load(out)
+    model = load(out)
     layers = dict(model.named_modules())
     assert (layers["audio_tower.layers.0.fc1"].bits, layers["model.layers.0.mlp.up_proj"].bits) == (8, 4)
     assert isinstance(layers["model.embed_tokens"], nn.Embedding)
@@ -312,7 +313,7 @@ def test_interrupted_run_leaves_nothing(tiny, tmp_path, monkeypatch):
     monkeypatch.undo()
     out = convert(tiny, tmp_path / "out", max_shard_bytes=4 << 20)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
-    mlx_asr.load(out)
+    load(out)
 
 
 def test_not_a_checkpoint_names_what_is_missing(tiny, tmp_path):
