@@ -1,7 +1,11 @@
 """Turn a bench run (runner JSONs + floors) into the printed tables, ratios and the issue-7 target verdicts."""
 
+import json
+from pathlib import Path
+
 import floors as floor_model
 
+ROOT = Path(__file__).resolve().parents[1]
 MLX_PEERS = ("mlx-audio", "mlx-qwen3-asr")
 STAGES = ("mel", "encoder", "prefill", "decode")
 
@@ -122,3 +126,50 @@ def machine_lines(machine: dict) -> list:
 
 def _audio_seconds(results: dict) -> float:
     return next((r["audio_seconds"] for r in results.values() if "audio_seconds" in r), 0.0)
+
+
+def best_of(a: dict, b: dict) -> dict:
+    """Machine floors from two measurements: the better value of each."""
+    merged = {k: max(a[k], b[k]) if isinstance(a[k], float) else a[k] for k in a}
+    merged["gemm_fp32_gflops_by_run"] = {k: max(v, b["gemm_fp32_gflops_by_run"].get(k, v))
+                                         for k, v in a["gemm_fp32_gflops_by_run"].items()}
+    return merged
+
+
+def merge(records: list) -> dict:
+    """Several runs' records as one: clips of later runs win, floors are the best measured in any run."""
+    merged = dict(records[0], results={}, floors={}, clips={}, stamps=[], load_average=[], install_errors={})
+    for record in records:
+        merged["machine"] = best_of(merged["machine"], record["machine"])
+        for key in ("results", "floors", "clips", "install_errors"):
+            merged[key].update(record[key])
+        merged["stamps"] += record["stamps"]
+        merged["load_average"] += record["load_average"]
+        merged["args"] = {**merged["args"], **{k: record["args"][k] for k in ("tokens",)}}
+    config = json.loads((ROOT / merged["checkpoint"] / "config.json").read_text())
+    merged["floors"] = {c: floor_rows(c, r["ours"], config, merged["machine"])
+                        for c, r in merged["results"].items() if r.get("ours", {}).get("ok")}
+    return merged
+
+
+def render(record: dict) -> str:
+    """The Markdown report of one run (or of merged runs)."""
+    results, floors, machine = record["results"], record["floors"], record["machine"]
+    loads = "; ".join(f"{a:.1f} -> {b:.1f}" for a, b in record["load_average"])
+    warm = {r.get("warm_runs") for per in results.values() for r in per.values() if r.get("ok")}
+    lines = [f"## mlx-asr benchmark, run {', '.join(record['stamps'])}", "",
+             f"Machine: {record['platform']}; 1-min load average before -> after each run: {loads}. "
+             f"Checkpoint: random-weight 0.6B ({record['checkpoint']}), float32 unless named; "
+             f"{record['args']['tokens']} forced tokens; warm runs per stage figure: {sorted(warm)} "
+             "(minimum kept; 0 = the cold run's stages).", ""]
+    for clip_name, per_impl in results.items():
+        lines += stage_table(clip_name, per_impl) + [""] + ratio_table(clip_name, per_impl) + [""]
+    lines += ["### Floors measured in the same run", ""] + machine_lines(machine) + [""]
+    if floors:
+        lines += floor_table(floors) + [""]
+        weights_only = next(iter(floors.values()))["decode_weights_only_floor_ms_by_dtype"]
+        lines += ["Decode floor, weights only (decoder layers + tied output head), ms/token by dtype: "
+                  + ", ".join(f"{k} {v:.0f}" for k, v in weights_only.items()), ""]
+    lines += ["### Issue 7 targets (30 s clip)", ""]
+    lines += targets(results.get("30s", {}), floors.get("30s"))
+    return "\n".join(lines)

@@ -21,7 +21,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import clips as clip_set  # noqa: E402
-import floors as floor_model  # noqa: E402
 import peer_envs  # noqa: E402
 import report  # noqa: E402
 
@@ -78,13 +77,6 @@ def measure_floors() -> dict:
     return json.loads(done.stdout)
 
 
-def best_of(a: dict, b: dict) -> dict:
-    merged = {k: max(a[k], b[k]) if isinstance(a[k], float) else a[k] for k in a}
-    merged["gemm_fp32_gflops_by_run"] = {k: max(v, b["gemm_fp32_gflops_by_run"][k])
-                                         for k, v in a["gemm_fp32_gflops_by_run"].items()}
-    return merged
-
-
 def run_one(name: str, model: Path, clip: dict, args, out: Path, log) -> dict:
     python, script, dtype, mlx = IMPLEMENTATIONS[name]
     command = [str(python), str(HERE / "peers" / script), "--model", str(model), "--clip", clip["path"],
@@ -104,12 +96,17 @@ def run_one(name: str, model: Path, clip: dict, args, out: Path, log) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--report", nargs="+", type=Path, metavar="RESULT_JSON",
+                        help="only print the tables of earlier runs, merged (later runs win per clip)")
     parser.add_argument("--clips", default=",".join(clip_set.CLIPS))
     parser.add_argument("--only", default=",".join(IMPLEMENTATIONS), help="implementations to run")
     parser.add_argument("--tokens", type=int, default=50, help="forced decoded token count")
     parser.add_argument("--repeats", type=int, default=2, help="warm runs after the cold one (minimum kept; 0: use the cold run)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per implementation and clip")
     args = parser.parse_args()
+    if args.report:
+        print(report.render(report.merge([json.loads(path.read_text()) for path in args.report])))
+        return
     log = sys.stderr
     names = args.only.split(",")
     unknown = set(names) - set(IMPLEMENTATIONS)
@@ -138,36 +135,21 @@ def main() -> None:
                 continue
             results[clip_name][name] = run_one(name, model, clip, args, scratch / f"{name}-{clip_name}.json", log)
 
-    machine = best_of(machine, measure_floors())
+    machine = report.best_of(machine, measure_floors())
     config = json.loads((model / "config.json").read_text())
     floors = {c: report.floor_rows(c, r["ours"], config, machine)
               for c, r in results.items() if r.get("ours", {}).get("ok")}
 
-    lines = [f"## mlx-asr benchmark, {stamp}", "",
-             f"Machine: {platform.machine()} Linux, {os.cpu_count()} cores, Python {platform.python_version()}; "
-             f"load average before/after the runs: {load_before[0]:.1f} / {os.getloadavg()[0]:.1f}. "
-             f"Checkpoint: random-weight 0.6B ({model.relative_to(ROOT)}), float32 unless named; "
-             f"{args.tokens} forced tokens; stage times: "
-             + (f"best of {args.repeats} warm runs (1 when a run is long)." if args.repeats else "the cold run."),
-             ""]
-    for clip_name, per_impl in results.items():
-        lines += report.stage_table(clip_name, per_impl) + [""] + report.ratio_table(clip_name, per_impl) + [""]
-    lines += ["### Floors measured in this run", ""] + report.machine_lines(machine) + [""]
-    if floors:
-        lines += report.floor_table(floors) + [""]
-        weights_only = next(iter(floors.values()))["decode_weights_only_floor_ms_by_dtype"]
-        lines += ["Decode floor, weights only (decoder layers + tied output head), ms/token by dtype: "
-                  + ", ".join(f"{k} {v:.0f}" for k, v in weights_only.items()), ""]
-    lines += ["### Issue 7 targets (30 s clip)", ""]
-    lines += report.targets(results.get("30s", {}), floors.get("30s"))
-    text = "\n".join(lines)
+    record = {"stamps": [stamp], "args": vars(args), "checkpoint": str(model.relative_to(ROOT)), "clips": clips,
+              "machine": machine, "platform": f"{platform.machine()} Linux, {os.cpu_count()} cores, Python "
+              f"{platform.python_version()}", "load_average": [[load_before[0], os.getloadavg()[0]]],
+              "install_errors": install_errors, "results": results, "floors": floors}
+    text = report.render(record)
     print(text)
 
     out_dir = HERE / "results"
     out_dir.mkdir(exist_ok=True)
-    record = {"stamp": stamp, "args": vars(args), "checkpoint": str(model), "clips": clips, "machine": machine,
-              "load_average": {"before": load_before, "after": os.getloadavg()}, "install_errors": install_errors,
-              "results": results, "floors": floors, "report": text}
+    record["report"] = text
     for per_impl in results.values():
         for r in per_impl.values():
             r.pop("traceback", None) if r.get("ok") else None
