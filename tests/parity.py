@@ -45,7 +45,7 @@ class OneModel:
     """Keeps at most one loaded model (the 0.6B is ~3.8 GB in float32)."""
 
     def __init__(self):
-        self.key, self.model = None, None
+        self.key, self.model, self.encoded = None, None, {}
 
     def get(self, variant: str, dtype: str = "float32"):
         if self.key != (variant, dtype):
@@ -54,8 +54,15 @@ class OneModel:
             self.key = (variant, dtype)
         return self.model
 
+    def audio(self, case: str, features: np.ndarray) -> mx.array:
+        """Our audio embeddings for ``case`` of the current model, computed once."""
+        if case not in self.encoded:
+            self.encoded[case] = self.model.encode(mx.array(features))
+            mx.eval(self.encoded[case])
+        return self.encoded[case]
+
     def clear(self):
-        self.key, self.model = None, None
+        self.key, self.model, self.encoded = None, None, {}
         gc.collect()
         mx.clear_cache()
 

@@ -60,7 +60,7 @@ def test_decoder_layers_and_logits_match(models, variant, case):
         assert_close(state, data[f"text.h{i}"], f"{variant}/{case} decoder layer {i}")
     # End to end from the log-mel: our encoder, merge, decoder and head.
     ids = mx.array(data["input_ids"])
-    logits = model(ids, model.encode(mx.array(data["input_features"])))[:, -data["logits_prompt_tail"].shape[1]:]
+    logits = model(ids, models.audio(case, data["input_features"]))[:, -data["logits_prompt_tail"].shape[1]:]
     error = assert_close(parity.to_numpy(logits), data["logits_prompt_tail"], f"{variant}/{case} prompt logits")
     print(f"{variant}/{case} prompt logits relative error: {error:.2e}")
 
@@ -70,7 +70,7 @@ def test_cached_decoding_matches_teacher_forcing(models, variant, case):
     model, data = _setup(models, variant, case)
     generated = data["generated"]
     assert len(generated) >= 32
-    audio = model.encode(mx.array(data["input_features"]))
+    audio = models.audio(case, data["input_features"])
     logits = parity.cached_teacher_logits(model, data["input_ids"], audio, generated)
     assert_close(logits, data["logits_teacher"], f"{variant}/{case} cached decoding logits")
     # Greedy picks at every step where the reference's top-2 margin (EOS excluded, as it was forced) is clear.
@@ -87,7 +87,7 @@ def test_greedy_decoding_picks_same_tokens(models, variant, case):
     model, data = _setup(models, variant, case)
     generated = data["generated"]
     eos = parity.suppressed_tokens(variant)
-    audio = model.encode(mx.array(data["input_features"]))
+    audio = models.audio(case, data["input_features"])
     tokens = np.array(parity.greedy(model, data["input_ids"], audio, len(generated), eos))
     # Free-running tokens are comparable up to the first step whose reference margin is not clear.
     margins = parity.top2_margins(parity.without(data["logits_teacher"][0], eos))
