@@ -10,7 +10,6 @@ import mlx.core as mx
 import numpy as np
 
 from .chunking import DEFAULT_MAX_CHUNK_SECONDS, Chunk, split_audio
-from .generate import greedy_generate
 from .prompt import PromptBuilder, merge_languages, parse_asr_output, resolve_language
 from .result import Result, Segment, Stats
 
@@ -124,6 +123,7 @@ def _is_array_pair(audio: Sequence) -> bool:
 
 def _transcribe_chunk(model, builder: PromptBuilder, chunk: Chunk, language: Optional[str], context: str,
                       max_new_tokens: Optional[int], detect_loops: bool, stats: Stats) -> Segment:
+    from .generate import greedy_generate  # mlx-lm (and transformers) load here, keeping `mlx-asr --help` fast
     from .mel import log_mel_spectrogram
 
     start = time.perf_counter()
