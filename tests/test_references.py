@@ -160,6 +160,16 @@ def test_hf_native_checkpoint_layout(variant):
     assert "model.multi_modal_projector.linear_2.weight" in keys and "lm_head.weight" not in keys
 
 
+def test_hf_06b_has_the_06b_widths():
+    config = json.loads(reference("models", "hf-0.6b", "model", "config.json").read_text())
+    released = json.loads(asset("qwen3-asr-0.6b", "config.json").read_text())["thinker_config"]
+    for ours, theirs in ((config["audio_config"], released["audio_config"]), (config["text_config"], released["text_config"])):
+        widths = [k for k in ("d_model", "encoder_attention_heads", "encoder_ffn_dim", "output_dim", "hidden_size",
+                              "intermediate_size", "num_attention_heads", "num_key_value_heads", "head_dim",
+                              "vocab_size") if k in theirs]
+        assert {k: ours[k] for k in widths} == {k: theirs[k] for k in widths}
+
+
 def test_hf_native_encoder_is_windowed_like_the_official_one():
     """hf-tiny holds the official tiny weights: its eager encoder must match the windowed goldens, not the global."""
     for name, entry in manifest("hf-tiny")["cases"].items():

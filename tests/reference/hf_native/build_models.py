@@ -31,10 +31,10 @@ COMPANION_FILES = ["vocab.json", "merges.txt", "tokenizer_config.json", "chat_te
 OFFICIAL_TINY = "tiny"  # its weights become hf-tiny; its cases give every variant the official features
 CASES = {"hf-tiny": None, "hf-0.6b": ["real-0.50s", "real-8.00s", "real-11.37s", "real-35.05s"]}  # None: all
 HF_06B_DEPTH = 4
-# hf-0.6b init (probed): with the tied head, embeddings of std >= 0.3 make greedy decoding repeat the current token
-# and std 0.02 lets long audio drown the text; std 0.1 plus sharper decoder attention (q_norm/k_norm x3) gives 32
-# distinct greedy tokens in 32 steps even on 35 s audio.
-EMBED_STD, QK_NORM_SCALE = 0.1, 3.0
+# hf-0.6b init: the official builder's recipe (tests/reference/README.md), with the projector under its HF name.
+INIT = {"embed_std": 0.1, "gain": 2.0, "scale": {"multi_modal_projector.linear_2.weight": 0.1,
+                                                  "self_attn.q_norm.weight": 3.0, "self_attn.k_norm.weight": 3.0}}
+RELEASED_06B = common.ASSETS / "qwen3-asr-0.6b" / "config.json"
 CASE_FIELDS = ("seconds", "samples", "frames", "audio_tokens", "source")
 HF_PREFIXES = ("model.audio_tower.", "model.language_model.", "model.multi_modal_projector.")
 
@@ -70,8 +70,13 @@ def build_model(variant: str, source_dir: Path):
     from safetensors.numpy import load_file
     from transformers import Qwen3ASRConfig, Qwen3ASRForConditionalGeneration
 
-    official = json.loads((source_dir / "model" / "config.json").read_text())
-    cfg_dict = hf_config_dict(official, None if variant == "hf-tiny" else HF_06B_DEPTH)
+    if variant == "hf-tiny":
+        cfg_dict = hf_config_dict(json.loads((source_dir / "model" / "config.json").read_text()), None)
+    else:
+        cfg_dict = hf_config_dict(json.loads(RELEASED_06B.read_text()), HF_06B_DEPTH)
+        widths = (cfg_dict["audio_config"]["d_model"], cfg_dict["text_config"]["hidden_size"])
+        if widths != (896, 1024):
+            raise AssertionError(f"hf-0.6b widths {widths} are not the 0.6B ones")
     torch.manual_seed(SEED)
     model = Qwen3ASRForConditionalGeneration(Qwen3ASRConfig(**cfg_dict)).float().eval()
     model.set_attn_implementation("eager")
@@ -87,8 +92,7 @@ def build_model(variant: str, source_dir: Path):
         if result.missing_keys or result.unexpected_keys:
             raise AssertionError(f"conversion mismatch: {result}")
     else:
-        randomize_(model, SEED, embed_std=EMBED_STD,
-                   scale={"q_norm.weight": QK_NORM_SCALE, "k_norm.weight": QK_NORM_SCALE})
+        randomize_(model, SEED, **INIT)
     return model, cfg_dict
 
 
@@ -215,7 +219,7 @@ def build_variant(variant: str, out: Path) -> None:
     official_cases = json.loads((source_dir / "manifest.json").read_text())["cases"]
     cases = CASES[variant] or list(official_cases)
     stamp = common.fingerprint(HERE / "build_models.py", HERE.parent / "common.py", HERE.parent / "torch_goldens.py",
-                               (source_dir / "STAMP").read_text(),
+                               RELEASED_06B, (source_dir / "STAMP").read_text(),
                                cases, torch.__version__, transformers.__version__)
     final = out / "models" / variant
     if common.is_current(final, stamp):
@@ -232,7 +236,7 @@ def build_variant(variant: str, out: Path) -> None:
     runner = runner_of(model, conv=variant == "hf-tiny")
     manifest = {"variant": variant, "layout": "hf", "config": json.loads((tmp / "model" / "config.json").read_text()),
                 "features_from": f"models/{OFFICIAL_TINY}/cases", "saved": saved, "seed": SEED,
-                "init": None if variant == "hf-tiny" else {"embed_std": EMBED_STD, "qk_norm_scale": QK_NORM_SCALE},
+                "init": "official tiny weights" if variant == "hf-tiny" else INIT,
                 "cases": {}}
     for case in cases:
         entry = {k: official_cases[case][k] for k in CASE_FIELDS}
