@@ -4,7 +4,7 @@ Variants under <out>/models/:
 - hf-tiny: the official `tiny` checkpoint's weights converted to the HF-native keys, so its goldens can be checked
   against the official ones (this is how the builder verifies that HF-native eager attention is windowed at 8 s);
 - hf-0.6b: 0.6B widths, 4 encoder + 4 decoder layers, random weights.
-Both are saved with `save_pretrained` and fed the official processor's features, read from the official variant's
+Both are saved with `save_pretrained` and fed the official processor's features, read from the official `tiny`
 cases (so models are compared, not feature extractors). Needs the official builder's output (scripts/test.sh runs
 it first). Layout and keys: tests/reference/README.md.
 
