@@ -1,4 +1,4 @@
-"""Convert a Qwen3-ASR checkpoint (released or HF-native layout) to a self-contained MLX folder, optionally quantized."""
+"""Convert a Qwen3-ASR checkpoint (released or HF-native layout) to a self-contained MLX folder, maybe quantized."""
 
 import json
 import logging
@@ -133,7 +133,7 @@ def _model_card(recipe: dict, total_bytes: int) -> str:
     else:
         what = f"all weights {recipe['dtype']}"
     return (f"---\nlibrary_name: mlx\ntags:\n- mlx\n- automatic-speech-recognition\n- qwen3-asr\n---\n\n"
-            f"# {recipe['source']} for MLX\n\n"
+            f"# {Path(recipe['source']).name if Path(recipe['source']).exists() else recipe['source']} for MLX\n\n"
             f"Converted from `{recipe['source']}` with mlx-asr {recipe['version']} (`convert.py`): {what}; "
             f"{total_bytes / 1e9:.2f} GB of weights.\n\n"
             "```python\nimport mlx_asr\n\nmodel = mlx_asr.load(\"path/to/this/folder\")\n"
