@@ -137,16 +137,20 @@ def best_of(a: dict, b: dict) -> dict:
 
 
 def merge(records: list) -> dict:
-    """Several runs' records as one: clips of later runs win, floors are the best measured in any run."""
+    """Several runs' records as one: per clip and implementation the later run wins; floors: the best measured."""
     merged = dict(records[0], results={}, floors={}, clips={}, stamps=[], load_average=[], install_errors={})
     for record in records:
         merged["machine"] = best_of(merged["machine"], record["machine"])
-        for key in ("results", "floors", "clips", "install_errors"):
+        for key in ("floors", "clips", "install_errors"):
             merged[key].update(record[key])
+        for clip, per_impl in record["results"].items():
+            for name, result in per_impl.items():
+                merged["results"].setdefault(clip, {})[name] = dict(result, run=record["stamps"][0])
         merged["stamps"] += record["stamps"]
         merged["load_average"] += record["load_average"]
-        merged["args"] = {**merged["args"], **{k: record["args"][k] for k in ("tokens",)}}
-    config = json.loads((ROOT / merged["checkpoint"] / "config.json").read_text())
+        if record["checkpoint"] not in merged["checkpoint"].split(" and "):
+            merged["checkpoint"] += " and " + record["checkpoint"]
+    config = json.loads((ROOT / records[0]["checkpoint"] / "config.json").read_text())
     merged["floors"] = {c: floor_rows(c, r["ours"], config, merged["machine"])
                         for c, r in merged["results"].items() if r.get("ours", {}).get("ok")}
     return merged
@@ -159,7 +163,7 @@ def render(record: dict) -> str:
     warm = {r.get("warm_runs") for per in results.values() for r in per.values() if r.get("ok")}
     lines = [f"## mlx-asr benchmark, run {', '.join(record['stamps'])}", "",
              f"Machine: {record['platform']}; 1-min load average before -> after each run: {loads}. "
-             f"Checkpoint: random-weight 0.6B ({record['checkpoint']}), float32 unless named; "
+             f"Checkpoint: random-weight 0.6B, same recipe ({record['checkpoint']}), float32 unless named; "
              f"{record['args']['tokens']} forced tokens; warm runs per stage figure: {sorted(warm)} "
              "(minimum kept; 0 = the cold run's stages).", ""]
     for clip_name, per_impl in results.items():

@@ -97,11 +97,12 @@ def run_one(name: str, model: Path, clip: dict, args, out: Path, log) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--report", nargs="+", type=Path, metavar="RESULT_JSON",
-                        help="only print the tables of earlier runs, merged (later runs win per clip)")
+                        help="only print the merged tables of earlier runs (later wins per clip and implementation)")
     parser.add_argument("--clips", default=",".join(clip_set.CLIPS))
     parser.add_argument("--only", default=",".join(IMPLEMENTATIONS), help="implementations to run")
     parser.add_argument("--tokens", type=int, default=50, help="forced decoded token count")
-    parser.add_argument("--repeats", type=int, default=2, help="warm runs after the cold one (minimum kept; 0: use the cold run)")
+    parser.add_argument("--repeats", type=int, default=2,
+                        help="warm runs after the cold one (minimum kept; 0: use the cold run)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per implementation and clip")
     args = parser.parse_args()
     if args.report:
