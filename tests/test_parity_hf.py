@@ -22,13 +22,6 @@ CHUNK_FRAMES = 100
 pytestmark = pytest.mark.parity
 
 
-@pytest.fixture(scope="module")
-def models():
-    holder = parity.OneModel()
-    yield holder
-    holder.clear()
-
-
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_checkpoint_is_in_hf_layout(variant):
     assert parity.manifest(variant)["layout"] == "hf"

@@ -18,13 +18,6 @@ WINDOW_TOKENS = 104
 pytestmark = pytest.mark.parity
 
 
-@pytest.fixture(scope="module")
-def models():
-    holder = parity.OneModel()
-    yield holder
-    holder.clear()
-
-
 def _setup(models, variant, case):
     data = golden(variant, case)
     return models.get(variant), data
