@@ -9,7 +9,8 @@ from typing import List, Optional
 
 import numpy as np
 
-SAMPLE_RATE = 16000
+from .audio import SAMPLE_RATE
+
 OFFICIAL_MAX_CHUNK_SECONDS = 1200.0
 # Default for a small Mac: 60 s chunks keep the decoder's KV cache near 0.13 GB (fp16, 0.6B/1.7B) and avoid the
 # quality loss of very long single passes, while the +-5 s low-energy search still finds a pause.
