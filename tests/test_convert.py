@@ -82,7 +82,9 @@ def write_released_checkpoint(model: Qwen3ASR, folder: Path, companions: Path) -
 @pytest.fixture(scope="module")
 def reference_06b(tmp_path_factory):
     """Conversions of the official 0.6B reference checkpoint (float round trips)."""
-    return Converted(reference("models", "0.6b", "model"), tmp_path_factory.mktemp("converted-0.6b"))
+    converted = Converted(reference("models", "0.6b", "model"), tmp_path_factory.mktemp("converted-0.6b"))
+    yield converted
+    shutil.rmtree(converted.work, ignore_errors=True)  # several GB: don't keep them in pytest's retained tmp dirs
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +114,10 @@ def synthetic_06b(tmp_path_factory):
     write_released_checkpoint(model, folder, companions)
     del model, params
     free()
-    return Converted(folder, tmp_path_factory.mktemp("synthetic-0.6b"))
+    converted = Converted(folder, tmp_path_factory.mktemp("synthetic-0.6b"))
+    yield converted
+    shutil.rmtree(converted.work, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def converted_06b(mode: str, reference_06b, synthetic_06b) -> Path:
