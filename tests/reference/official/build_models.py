@@ -56,6 +56,12 @@ SEED = 1234
 # greedy decoding repeats 1-7 tokens on audio > 8 s). Greedy tokens vary on every case and margins are ~0.1.
 INIT = dict(embed_std=0.1, gain=2.0,
             scale={"audio_tower.proj2.weight": 0.1, "self_attn.q_norm.weight": 3.0, "self_attn.k_norm.weight": 3.0})
+# The full-depth 0.6B compounds 28 layers: with gain 2 and q/k x3 its attention is so sharp that float32 rounding
+# alone (torch vs torch, let alone torch vs MLX) moves late decoder layers by ~1e-4 of their max. Gain 1 and q/k x2
+# keep it well conditioned (MLX vs official ~1e-5) while greedy tokens still vary (22-29 distinct in 32).
+INIT_BY_VARIANT = {"0.6b": dict(embed_std=0.1, gain=1.0, scale={"audio_tower.proj2.weight": 0.1,
+                                                                 "self_attn.q_norm.weight": 2.0,
+                                                                 "self_attn.k_norm.weight": 2.0})}
 
 CASES = {
     "tiny": [f"{kind}-{length}" for kind in ("real", "synth") for length in LENGTHS],
@@ -175,7 +181,7 @@ def write_model(variant: str, cfg_dict: dict, folder: Path):
     else:
         (folder / "config.json").write_text(json.dumps(cfg_dict, indent=2, ensure_ascii=False) + "\n")
     model = OM.build(cfg_dict)
-    randomize_(model, SEED, **INIT)
+    randomize_(model, SEED, **INIT_BY_VARIANT.get(variant, INIT))
     OM.save_checkpoint(model, cfg_dict, folder, OM.SHARDS[variant])
     return model
 
@@ -186,7 +192,8 @@ def variant_stamp(variant: str, cfg_dict: dict) -> str:
     inputs = [HERE / "build_models.py", HERE.parent / "official_model.py", HERE.parent / "torch_goldens.py",
               HERE.parent / "audio_cases.py", HERE.parent / "common.py", *[RELEASED / f for f in COMPANION_FILES],
               *source_files(cases, SPEECH)]
-    return common.fingerprint(*inputs, cfg_dict, cases, SEED, INIT, torch.__version__, transformers.__version__,
+    init = INIT_BY_VARIANT.get(variant, INIT)
+    return common.fingerprint(*inputs, cfg_dict, cases, SEED, init, torch.__version__, transformers.__version__,
                               importlib.metadata.version("qwen-asr"))
 
 
@@ -207,7 +214,8 @@ def build_variant(variant: str, out: Path) -> None:
     messages = [{"role": "system", "content": ""}, {"role": "user", "content": [{"type": "audio", "audio": ""}]}]
     prompt_text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     runner = official_runner(model, CONV_HOOKS[variant])
-    manifest = {"variant": variant, "layout": "official", "config": cfg_dict, "seed": SEED, "init": INIT, "cases": {}}
+    manifest = {"variant": variant, "layout": "official", "config": cfg_dict, "seed": SEED,
+                "init": INIT_BY_VARIANT.get(variant, INIT), "cases": {}}
     for case in cases:
         t0 = time.time()
         entry = manifest["cases"][case] = build_case(model, runner, processor, prompt_text, case, tmp)
