@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from helpers import ROOT, asset, reference
+from random_weights import random_weights
 from mlx_asr.config import ModelConfig
 from mlx_asr.convert import AlreadyConvertedError, NotACheckpointError, convert
 from mlx_asr.load import load
@@ -32,8 +33,10 @@ from mlx.utils import tree_flatten
 # tensor-by-tensor check above is what proves the conversion.
 FLOAT_RELATIVE = {"float32": 1e-3, "float16": 0.5}
 # On the well-conditioned synthetic 0.6B (see synthetic_06b). 8-bit meets the issue's 0.999 (measured 0.9995).
-# 4-bit cannot meet its 0.98 on random Gaussian weights: affine 4-bit with groups of 64 is ~9 % RMS error per
-# weight, and measured logit cosine is 0.887 (0.87 min); the floor sits just under that.
+# 4-bit measures 0.887 (0.87 min), so its floor sits just under that: the issue's 0.98 is out of reach of any 4-bit
+# format on random Gaussian weights. bench/bench_quantization_bound.py puts this model's matrices at the
+# rate-distortion bound for 4.5 bits per weight (what 4-bit plus a float16 scale and bias per 64 weights spends):
+# logit cosine 0.974 (0.978 with the official initialisation).
 COSINE_FLOOR = {"8bit": 0.999, "4bit": 0.85, "4bit-encoder8": 0.85}
 TOP1_FLOOR_8BIT = 0.75
 TEACHER_STEPS = 64
@@ -98,18 +101,7 @@ def synthetic_06b(tmp_path_factory):
     """
     companions = reference("models", "0.6b", "model")
     model = Qwen3ASR(ModelConfig.from_dict(json.loads((companions / "config.json").read_text())))
-    rng = np.random.default_rng(0)
-    params = []
-    for key, value in tree_flatten(model.parameters()):
-        noise = rng.standard_normal(value.shape, dtype=np.float32)
-        if "embed_tokens" in key:
-            noise *= 0.1
-        elif value.ndim == 1:
-            noise = 1 + 0.1 * noise if "norm" in key or "ln_post" in key else 0.02 * noise
-        else:
-            noise /= np.sqrt(np.prod(value.shape[1:]))
-        params.append((key, mx.array(noise)))
-    model.load_weights(params)
+    params = random_weights(model, "synthetic")
     folder = tmp_path_factory.mktemp("synthetic-0.6b-source")
     write_released_checkpoint(model, folder, companions)
     del model, params
