@@ -80,6 +80,19 @@ class ModelConfig:
     audio_end_token_id: Optional[int]
     model_type: str
     support_languages: Optional[List[str]] = None
+    classify_num: Optional[int] = None  # forced aligner: the output head classifies time slots
+    timestamp_token_id: Optional[int] = None
+    timestamp_segment_time: Optional[float] = None  # milliseconds per class
+
+    @property
+    def is_forced_aligner(self) -> bool:
+        """Qwen3-ForcedAligner: same network, a ``classify_num``-way head read at ``<timestamp>`` positions."""
+        return self.classify_num is not None
+
+    @property
+    def head_size(self) -> int:
+        """Width of the output head: the vocabulary, or the aligner's number of time classes."""
+        return self.classify_num if self.is_forced_aligner else self.text.vocab_size
 
     @classmethod
     def from_dict(cls, config: dict) -> "ModelConfig":
@@ -90,9 +103,12 @@ class ModelConfig:
         model_type = inner.get("model_type", config.get("model_type"))
         if model_type is None:
             raise ValueError("config.json: no model_type")
-        if "forced_aligner" in model_type:
-            raise ValueError(f"model_type {model_type!r}: the forced aligner is not supported by this loader")
         outer = {**config, **inner}
+        aligner = {}
+        if "forced_aligner" in model_type:
+            _required(outer, ["classify_num", "timestamp_token_id", "timestamp_segment_time"],
+                      "the forced aligner's config")
+            aligner = {name: outer[name] for name in ("classify_num", "timestamp_token_id", "timestamp_segment_time")}
         return cls(
             audio=AudioEncoderConfig.from_dict(inner["audio_config"]),
             text=_text_args(inner["text_config"], outer),
@@ -101,5 +117,6 @@ class ModelConfig:
             audio_end_token_id=inner.get("audio_end_token_id"),
             model_type=model_type,
             support_languages=config.get("support_languages"),
+            **aligner,
         )
 

@@ -28,7 +28,7 @@ class Qwen3ASR(nn.Module):
         self.audio_tower = AudioEncoder(config.audio)
         self.model = qwen3.Qwen3Model(config.text)
         if not config.text.tie_word_embeddings:
-            self.lm_head = nn.Linear(config.text.hidden_size, config.text.vocab_size, bias=False)
+            self.lm_head = nn.Linear(config.text.hidden_size, config.head_size, bias=False)
 
     @property
     def layers(self):
@@ -71,7 +71,7 @@ class Qwen3ASR(nn.Module):
         return mx.where(is_audio[..., None], scattered, h)
 
     def logits(self, hidden: mx.array) -> mx.array:
-        """Output head over final-norm hidden states."""
+        """Output head over final-norm hidden states (the forced aligner's: time classes)."""
         if self.config.text.tie_word_embeddings:
             return self.model.embed_tokens.as_linear(hidden)
         return self.lm_head(hidden)
@@ -83,7 +83,7 @@ class Qwen3ASR(nn.Module):
         cache=None,
         input_embeddings: Optional[mx.array] = None,
     ) -> mx.array:
-        """Logits ``(B, L, vocab)``; also accepts mlx-lm's ``model(tokens, cache=c, input_embeddings=e)``."""
+        """Logits ``(B, L, vocab)`` (aligner: ``(B, L, classify_num)``); also accepts mlx-lm's ``model(tokens, cache=c, input_embeddings=e)``."""
         if input_embeddings is None and audio_embeddings is not None:
             input_embeddings = self.embed(input_ids, audio_embeddings)
         return self.logits(self.model(input_ids, cache=cache, input_embeddings=input_embeddings))

@@ -7,6 +7,21 @@ FINISH_REASONS = ("stop", "length", "repetition")
 
 
 @dataclass
+class Word:
+    """One timed unit from the forced aligner: a word (punctuation stripped) or a single CJK character.
+
+    Attributes:
+        text: the unit.
+        start: start time in seconds (80 ms resolution, rounded to ms).
+        end: end time in seconds.
+    """
+
+    text: str
+    start: float
+    end: float
+
+
+@dataclass
 class Segment:
     """One decoded chunk of the audio (chunk-level until word timestamps exist).
 
@@ -18,6 +33,7 @@ class Segment:
         finish_reason: "stop" (end of turn), "length" (token budget spent) or "repetition" (loop cut short).
         tokens: generated token ids.
         raw: decoded model output before parsing.
+        words: word timestamps (with ``timestamps=True``; empty otherwise).
     """
 
     start: float
@@ -27,6 +43,7 @@ class Segment:
     finish_reason: str = "stop"
     tokens: List[int] = field(default_factory=list)
     raw: str = ""
+    words: List[Word] = field(default_factory=list)
 
 
 @dataclass

@@ -72,10 +72,20 @@ def test_missing_audio_token_id_is_an_error():
         ModelConfig.from_dict(config)
 
 
-def test_forced_aligner_is_rejected_clearly():
-    config = tiny_model.config_dict()
-    config["thinker_config"]["model_type"] = "qwen3_forced_aligner"
-    with pytest.raises(ValueError, match="forced aligner"):
+def test_forced_aligner_config_is_read():
+    """Spec §6.4: the aligner has the 1.7B-width encoder, the 0.6B decoder untied, and a 5000-way time head."""
+    config = ModelConfig.from_dict(json.loads(asset("qwen3-forcedaligner-0.6b", "config.json").read_text()))
+    assert config.is_forced_aligner and config.head_size == 5000
+    assert (config.timestamp_token_id, config.timestamp_segment_time) == (151705, 80)
+    assert (config.audio.d_model, config.audio.encoder_layers, config.audio.output_dim) == (1024, 24, 1024)
+    assert (config.text.vocab_size, config.text.tie_word_embeddings) == (152064, False)
+    assert not ModelConfig.from_dict(released()).is_forced_aligner
+
+
+def test_forced_aligner_without_its_keys_is_rejected_clearly():
+    config = json.loads(asset("qwen3-forcedaligner-0.6b", "config.json").read_text())
+    del config["thinker_config"]["classify_num"]
+    with pytest.raises(ValueError, match="classify_num"):
         ModelConfig.from_dict(config)
 
 

@@ -59,9 +59,23 @@ def build(cfg_dict: dict) -> torch.nn.Module:
         raise AssertionError("_attn_implementation did not reach the sub-configs")
     if thinker.config.model_type != cfg_dict["thinker_config"]["model_type"]:
         raise AssertionError(f"thinker model_type {thinker.config.model_type!r} not passed through")
-    if thinker.lm_head.weight.data_ptr() != thinker.model.embed_tokens.weight.data_ptr():
-        raise AssertionError("lm_head is not tied to embed_tokens")
+    tied = thinker.lm_head.weight.data_ptr() == thinker.model.embed_tokens.weight.data_ptr()
+    if tied != is_tied(cfg_dict):
+        raise AssertionError(f"lm_head tied to embed_tokens: {tied}, config says {is_tied(cfg_dict)}")
     return model
+
+
+def is_tied(cfg_dict: dict) -> bool:
+    """Whether the output head is the embedding (ASR models) or its own matrix (the forced aligner)."""
+    return bool(cfg_dict["thinker_config"]["text_config"].get("tie_word_embeddings", True))
+
+
+def head_rows(cfg_dict: dict) -> int:
+    """Output head rows: the vocabulary, or the forced aligner's ``classify_num`` time classes (spec §6.4)."""
+    thinker = cfg_dict["thinker_config"]
+    if "forced_aligner" in thinker["model_type"]:
+        return thinker["classify_num"]
+    return thinker["text_config"]["vocab_size"]
 
 
 _stock_attention_forward = M.Qwen3ASRAudioAttention.forward
@@ -126,7 +140,7 @@ def expected_keys(cfg_dict: dict) -> dict:
         keys[lp + "mlp.gate_proj.weight"] = keys[lp + "mlp.up_proj.weight"] = [inter, h]
         keys[lp + "mlp.down_proj.weight"] = [h, inter]
     keys[pre + "norm.weight"] = [h]
-    keys["thinker.lm_head.weight"] = [vocab, h]
+    keys["thinker.lm_head.weight"] = [head_rows(cfg_dict), h]
     return keys
 
 
@@ -138,7 +152,9 @@ def expected_key_count(encoder_layers: int, decoder_layers: int) -> int:
 def save_checkpoint(model: torch.nn.Module, cfg_dict: dict, folder: Path, shards: int) -> dict:
     """Save the state dict in the released layout (tied lm_head stored too), after checking it against §4.2."""
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    state["thinker.lm_head.weight"] = state["thinker.lm_head.weight"].clone()  # tied: safetensors refuses shared memory
+    tied = is_tied(cfg_dict)
+    if tied:
+        state["thinker.lm_head.weight"] = state["thinker.lm_head.weight"].clone()  # safetensors refuses shared memory
     got = {k: list(v.shape) for k, v in state.items()}
     want = expected_keys(cfg_dict)
     if got != want:
@@ -149,7 +165,7 @@ def save_checkpoint(model: torch.nn.Module, cfg_dict: dict, folder: Path, shards
     a, x = cfg_dict["thinker_config"]["audio_config"], cfg_dict["thinker_config"]["text_config"]
     if len(state) != expected_key_count(a["encoder_layers"], x["num_hidden_layers"]):
         raise AssertionError(f"{len(state)} tensors, expected {expected_key_count(a['encoder_layers'], x['num_hidden_layers'])}")
-    if not torch.equal(state["thinker.lm_head.weight"], state["thinker.model.embed_tokens.weight"]):
+    if tied and not torch.equal(state["thinker.lm_head.weight"], state["thinker.model.embed_tokens.weight"]):
         raise AssertionError("stored lm_head differs from embed_tokens")
     folder.mkdir(parents=True, exist_ok=True)
     if shards == 1:
