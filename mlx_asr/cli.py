@@ -9,6 +9,7 @@ from typing import List, Optional
 import click
 
 from .chunking import DEFAULT_MAX_CHUNK_SECONDS, OFFICIAL_MAX_CHUNK_SECONDS
+from .aligner import DEFAULT_ALIGNER
 from .pipeline import DEFAULT_MODEL
 from .prompt import LANGUAGE_CODES, SUPPORTED_LANGUAGES, resolve_language
 from .writers import FORMATS, expand_formats, write_result
@@ -63,6 +64,16 @@ def _load_model(model: str, dtype: Optional[str]):
         raise UserError(f"cannot load model {model!r}: {message}") from None
 
 
+def _load_aligner(aligner: str, dtype: Optional[str]):
+    from .aligner import ForcedAligner
+
+    model = _load_model(aligner, dtype)
+    try:
+        return ForcedAligner(model)
+    except ValueError as e:
+        raise UserError(f"--aligner {aligner!r}: {e}") from None
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.argument("audio", nargs=-1, required=True)
 @click.option("--model", "-m", default=DEFAULT_MODEL, envvar="MLX_ASR_MODEL",
@@ -85,11 +96,15 @@ def _load_model(model: str, dtype: Optional[str]):
               help="Verbose: per-chunk details and timings. Quiet: errors only.")
 @click.option("--no-loop-detection", is_flag=True,
               help="Decode repetition loops until the token budget, as the official package does.")
+@click.option("--word-timestamps", "--timestamps", "-t", "word_timestamps", is_flag=True,
+              help="Time every word with the forced aligner: word-level SRT/VTT/TSV cues, words in JSON.")
+@click.option("--aligner", default=DEFAULT_ALIGNER, envvar="MLX_ASR_ALIGNER",
+              help="Forced-aligner folder or repo id for --word-timestamps (env MLX_ASR_ALIGNER).")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @click.option("--list-languages", is_flag=True, expose_value=False, is_eager=True, callback=_list_languages,
               help="List the supported languages and exit.")
 def main(audio, model, language, context, output_format, output_dir, output_name, max_new_tokens,
-         max_chunk_seconds, dtype, verbose, no_loop_detection, no_progress):
+         max_chunk_seconds, dtype, verbose, no_loop_detection, word_timestamps, aligner, no_progress):
     """Transcribe AUDIO files (several paths, or - for stdin) with Qwen3-ASR on MLX."""
     try:
         formats = expand_formats(output_format)
@@ -100,6 +115,7 @@ def main(audio, model, language, context, output_format, output_dir, output_name
             raise UserError("stdin (-) can be given only once")
         _check_output_dir(output_dir)
         loaded = _load_model(model, dtype)
+        aligner = _load_aligner(aligner, dtype) if word_timestamps else None
     except (UserError, ValueError) as e:
         _fail(str(e))
     failed = 0
@@ -107,7 +123,8 @@ def main(audio, model, language, context, output_format, output_dir, output_name
         progress = None if no_progress or verbose is False else f"[{index + 1}/{len(audio)}]"
         failed += not _transcribe_one(loaded, path, name, formats, output_dir, verbose, progress,
                                       language=language, context=context, max_new_tokens=max_new_tokens,
-                                      max_chunk_seconds=max_chunk_seconds, detect_loops=not no_loop_detection)
+                                      max_chunk_seconds=max_chunk_seconds, detect_loops=not no_loop_detection,
+                                      timestamps=word_timestamps, aligner=aligner)
     if failed:
         click.echo(f"error: {failed} of {len(audio)} file(s) failed", err=True)
         sys.exit(1)
@@ -150,7 +167,9 @@ def _transcribe_one(model, path, name, formats, output_dir, verbose, progress, *
             click.echo(f"[{s.start:8.2f} -> {s.end:8.2f}] {s.language or '-'} ({s.finish_reason}) {s.text}", err=True)
         st = result.stats
         click.echo(f"{label}: {result.duration:.1f} s audio, encode {st.encode:.2f} s, prefill {st.prefill:.2f} s, "
-                   f"decode {st.decode:.2f} s ({st.tokens_per_second:.1f} tok/s), RTF {st.rtf:.3f}, "
+                   f"decode {st.decode:.2f} s ({st.tokens_per_second:.1f} tok/s), "
+                   + (f"align {st.align:.2f} s ({len(result.words)} words), " if options.get("timestamps") else "")
+                   + f"RTF {st.rtf:.3f}, "
                    f"wrote {', '.join(str(p) for p in written)}", err=True)
     if verbose is not False:
         click.echo(result.text)

@@ -54,6 +54,8 @@ def transcribe(
     dtype: Optional[str] = None,
     detect_loops: bool = True,
     on_chunk: Optional[Callable[[int, int], None]] = None,
+    timestamps: bool = False,
+    aligner=None,
 ) -> Union[Result, List[Result]]:
     """Transcribe speech with Qwen3-ASR (greedy decoding, as the official `Qwen3ASRModel.transcribe`).
 
@@ -70,6 +72,9 @@ def transcribe(
         dtype: weights dtype when `model` is loaded here ("float32", "float16", "bfloat16").
         detect_loops: stop a repeating token cycle early (finish_reason "repetition") instead of burning the budget.
         on_chunk: progress callback `(chunks_done, chunks_total)`.
+        timestamps: also time every word with the forced aligner (`Segment.words`); chunks are then at most 180 s.
+        aligner: the aligner for `timestamps`: a `ForcedAligner`, a loaded aligner model, a folder or a hub id
+            (default `"Qwen/Qwen3-ForcedAligner-0.6B"`), loaded once with `dtype`.
 
     Returns:
         A `Result` (text, language, segments with times, duration, finish_reason, stats).
@@ -78,9 +83,14 @@ def transcribe(
         ValueError: unsupported language, bad `max_chunk_seconds`, or audio that cannot be loaded (`AudioError`).
     """
     model = _resolve_model(model, dtype)
+    if timestamps:
+        from .aligner import MAX_ALIGN_SECONDS, load_aligner
+
+        aligner = load_aligner(aligner, dtype)
+        max_chunk_seconds = min(max_chunk_seconds or MAX_ALIGN_SECONDS, MAX_ALIGN_SECONDS)
     if isinstance(audio, (list, tuple)) and not _is_array_pair(audio):
         return [transcribe(a, model, language, context, max_new_tokens, max_chunk_seconds, dtype, detect_loops,
-                           on_chunk) for a in audio]
+                           on_chunk, timestamps, aligner) for a in audio]
     builder = prompt_builder(str(model.path))
     forced = resolve_language(language, builder.languages)
     if max_new_tokens is not None and max_new_tokens < 1:
@@ -99,8 +109,12 @@ def transcribe(
     if on_chunk is not None:
         on_chunk(0, len(chunks))
     for index, chunk in enumerate(chunks):
-        segments.append(_transcribe_chunk(model, builder, chunk, forced, context, max_new_tokens, detect_loops,
-                                          stats))
+        segment = _transcribe_chunk(model, builder, chunk, forced, context, max_new_tokens, detect_loops, stats)
+        if timestamps:
+            started = time.perf_counter()
+            segment.words = aligner.align(chunk.audio, segment.text, segment.language, offset=chunk.offset)
+            stats.align += time.perf_counter() - started
+        segments.append(segment)
         if on_chunk is not None:
             on_chunk(index + 1, len(chunks))
     stats.total = time.perf_counter() - start

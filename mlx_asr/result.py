@@ -55,6 +55,7 @@ class Stats:
     encode: float = 0.0
     prefill: float = 0.0
     decode: float = 0.0
+    align: float = 0.0
     total: float = 0.0
     prompt_tokens: int = 0
     generated_tokens: int = 0
@@ -100,6 +101,11 @@ class Result:
     def languages(self) -> List[str]:
         """Detected languages as a list."""
         return [x for x in self.language.split(",") if x]
+
+    @property
+    def words(self) -> List[Word]:
+        """Every timed word, in order (empty unless transcribed with ``timestamps=True``)."""
+        return [word for segment in self.segments for word in segment.words]
 
     def to_dict(self) -> dict:
         """JSON-serialisable dict: text, language, duration, finish_reason, segments, stats (and source)."""

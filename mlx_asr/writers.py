@@ -1,4 +1,4 @@
-"""Transcript writers (txt, json, srt, vtt, tsv), written atomically."""
+"""Transcript writers (txt, json, srt, vtt, tsv), written atomically; subtitle cues come from `subtitles.cues`."""
 
 import json
 import os
@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Union
 
 from .result import Result
+from .subtitles import cues
 
 FORMATS = ("txt", "json", "srt", "vtt", "tsv")
 
@@ -25,10 +26,6 @@ def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text).replace("-->", "->").strip()
 
 
-def _cues(result: Result):
-    return [s for s in result.segments if s.text.strip()]
-
-
 def render_txt(result: Result) -> str:
     return result.text.strip() + "\n"
 
@@ -39,17 +36,17 @@ def render_json(result: Result) -> str:
 
 def render_srt(result: Result) -> str:
     blocks = [f"{i}\n{_timestamp(s.start, ',')} --> {_timestamp(s.end, ',')}\n{_one_line(s.text)}\n"
-              for i, s in enumerate(_cues(result), start=1)]
+              for i, s in enumerate(cues(result), start=1)]
     return "\n".join(blocks)
 
 
 def render_vtt(result: Result) -> str:
-    blocks = [f"{_timestamp(s.start, '.')} --> {_timestamp(s.end, '.')}\n{_one_line(s.text)}\n" for s in _cues(result)]
+    blocks = [f"{_timestamp(s.start, '.')} --> {_timestamp(s.end, '.')}\n{_one_line(s.text)}\n" for s in cues(result)]
     return "\n".join(["WEBVTT\n"] + blocks)
 
 
 def render_tsv(result: Result) -> str:
-    rows = [f"{int(round(s.start * 1000))}\t{int(round(s.end * 1000))}\t{_one_line(s.text)}" for s in _cues(result)]
+    rows = [f"{int(round(s.start * 1000))}\t{int(round(s.end * 1000))}\t{_one_line(s.text)}" for s in cues(result)]
     return "\n".join(["start\tend\ttext"] + rows) + "\n"
 
 

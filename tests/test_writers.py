@@ -69,7 +69,7 @@ def test_json_schema_and_tsv(tmp_path):
     assert set(data) == {"text", "language", "duration", "finish_reason", "source", "segments", "stats"}
     assert data["language"] == "English,Chinese" and data["finish_reason"] == "repetition"
     assert [set(s) for s in data["segments"]] == [{"start", "end", "text", "language", "finish_reason", "tokens",
-                                                   "raw"}] * 3
+                                                   "raw", "words"}] * 3
     assert {"encode", "prefill", "decode", "tokens_per_second", "rtf"} <= set(data["stats"])
     assert data["stats"]["rtf"] == pytest.approx(10.0 / 3725.25)
     rows = (tmp_path / "a.tsv").read_text().splitlines()
