@@ -14,6 +14,8 @@ _EXPORTS = {
     "log_mel_spectrogram": "mel",
     "transcribe": "pipeline",
     "Result": "result",
+    "ForcedAligner": "aligner",
+    "load_aligner": "aligner",
 }
 
 # Bound eagerly (load.py imports nothing heavy): importing the submodule `mlx_asr.load` would otherwise shadow a
