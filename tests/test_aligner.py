@@ -133,3 +133,22 @@ def test_an_asr_model_is_not_an_aligner():
 def test_language_codes_map_to_official_names():
     assert language_name("ja") == "Japanese" and language_name("Korean") == "Korean"
     assert language_name(None) == "" and language_name("") == ""
+
+
+@pytest.mark.slow
+def test_converted_aligner_keeps_its_head_and_type(aligner, tmp_path):
+    """convert.py on the aligner: the config keeps `qwen3_forced_aligner` (spec pitfall 16) and the 5000-class head;
+    8-bit slots mostly agree with float32 (printed)."""
+    from mlx_asr.convert import convert
+    from mlx_asr.quantize import dequantize
+
+    folder = convert(reference("models", "aligner", "model"), tmp_path / "aligner-8bit", quantize=True, q_bits=8)
+    config = json.loads((folder / "config.json").read_text())
+    assert config["thinker_config"]["model_type"] == "qwen3_forced_aligner"
+    converted = ForcedAligner(dequantize(load(folder, dtype="float32")))
+    assert converted.model.lm_head.weight.shape == (5000, 1024)
+    golden = case("en-30s")
+    slots = converted.slots(converted.model.encode(mx.array(golden["input_features"])), golden["input_ids"].tolist())
+    agree = (slots == golden["slots"]).mean()
+    print(f"aligner 8-bit: {agree:.3f} of {len(slots)} slots equal to float32's")
+    assert agree >= 0.8
