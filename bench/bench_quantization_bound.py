@@ -37,17 +37,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from random_weights import RECIPES, random_weights  # noqa: E402
 
+from bench_quantized import agreement  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 ASSETS = ROOT.parent / "shared" / "assets"
 MODEL_FILES = ASSETS / "qwen3-asr-0.6b"
 CLIP = ASSETS / "speech" / "fleurs" / "fleurs-en-000.wav"
 ROUNDING = [(8, 64), (4, 64), (4, 32)]
 RATES = [4.0, 4.5, 5.0]
-
-
-def agreement(logits: np.ndarray, reference: np.ndarray) -> dict:
-    cosine = (logits * reference).sum(-1) / (np.linalg.norm(logits, axis=-1) * np.linalg.norm(reference, axis=-1))
-    return {"logit_cosine_mean": float(cosine.mean()), "logit_cosine_min": float(cosine.min()),
-            "top1_agreement": float((logits.argmax(-1) == reference.argmax(-1)).mean())}
 
 
 class TeacherForcing:

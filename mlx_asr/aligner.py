@@ -42,7 +42,7 @@ class ForcedAligner:
                              f"use {DEFAULT_ALIGNER} or a conversion of it")
         self.model = model
         self.prompt = PromptBuilder(model.path)
-        self.timestamp_id = self.prompt._token_id(TIMESTAMP_TOKEN)
+        self.timestamp_id = self.prompt.token_id(TIMESTAMP_TOKEN)
         if self.timestamp_id != model.config.timestamp_token_id:
             raise ValueError(f"{model.path}: config.json timestamp_token_id={model.config.timestamp_token_id} but the "
                              f"tokenizer maps {TIMESTAMP_TOKEN!r} to {self.timestamp_id}")
@@ -52,7 +52,7 @@ class ForcedAligner:
         """The official aligner input: audio markers around ``num_audio_tokens`` pads, then the timed words."""
         s = self.prompt.special
         return ([s.audio_start] + [s.audio_pad] * num_audio_tokens + [s.audio_end]
-                + self.prompt._encode(aligner_text(list(words))))
+                + self.prompt.encode(aligner_text(list(words))))
 
     def slots(self, audio_embeddings: mx.array, input_ids: Sequence[int]) -> np.ndarray:
         """Predicted time slot (class index) at every ``<timestamp>`` position of ``input_ids``."""

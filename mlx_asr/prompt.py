@@ -158,12 +158,12 @@ class PromptBuilder:
         self.languages: Tuple[str, ...] = tuple(config.get("support_languages") or SUPPORTED_LANGUAGES)
         names = _audio_token_names(self.folder / "tokenizer_config.json")
         tokens = {
-            "im_start": self._token_id("<|im_start|>"),
-            "im_end": self._token_id("<|im_end|>"),
-            "audio_start": self._token_id(names["audio_bos_token"]),
-            "audio_end": self._token_id(names["audio_eos_token"]),
-            "audio_pad": self._token_id(names["audio_token"]),
-            "asr_text": self._token_id(ASR_TEXT_TAG),
+            "im_start": self.token_id("<|im_start|>"),
+            "im_end": self.token_id("<|im_end|>"),
+            "audio_start": self.token_id(names["audio_bos_token"]),
+            "audio_end": self.token_id(names["audio_eos_token"]),
+            "audio_pad": self.token_id(names["audio_token"]),
+            "asr_text": self.token_id(ASR_TEXT_TAG),
         }
         for key, config_key in (("audio_start", "audio_start_token_id"), ("audio_end", "audio_end_token_id"),
                                 ("audio_pad", "audio_token_id")):
@@ -172,7 +172,8 @@ class PromptBuilder:
                                  f"maps {names.get(key, key)!r} to {tokens[key]}")
         self.special = SpecialTokens(**tokens, stop_ids=self._stop_ids(tokens["im_end"]))
 
-    def _token_id(self, token: str) -> int:
+    def token_id(self, token: str) -> int:
+        """Id of a (special) token of this tokenizer; ValueError when it has none."""
         token_id = self.tokenizer.convert_tokens_to_ids(token)
         if token_id is None or token_id == self.tokenizer.unk_token_id:
             raise ValueError(f"{self.folder}: the tokenizer has no token {token!r}")
@@ -200,10 +201,11 @@ class PromptBuilder:
         if language:
             tail += f"{LANGUAGE_PREFIX}{language}{ASR_TEXT_TAG}"
         s = self.special
-        return (self._encode(head) + [s.audio_start] + [s.audio_pad] * num_audio_tokens + [s.audio_end]
-                + self._encode(tail))
+        return (self.encode(head) + [s.audio_start] + [s.audio_pad] * num_audio_tokens + [s.audio_end]
+                + self.encode(tail))
 
-    def _encode(self, text: str) -> List[int]:
+    def encode(self, text: str) -> List[int]:
+        """Token ids of ``text`` (special tokens written in it are recognised; nothing is added)."""
         return list(self.tokenizer.encode(text, add_special_tokens=False))
 
     def decode(self, token_ids: Sequence[int]) -> str:

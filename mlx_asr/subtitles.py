@@ -53,7 +53,7 @@ def _pieces(text: str, language: Optional[str]) -> List[_Piece]:
     for piece in pieces:
         if piece.units == 0:
             piece.units = len(split_words(piece.text, language))
-    return [p for p in pieces if p.units or p.text]
+    return pieces
 
 
 def _timed_pieces(segment: Segment) -> List[tuple]:

@@ -38,7 +38,7 @@ def test_special_ids_come_from_the_folder():
 
 def test_decode_keeps_asr_text_and_drops_specials(folder_and_builder):
     _, builder = folder_and_builder
-    ids = builder._encode("language English<asr_text>Hello world.") + [builder.special.im_end]
+    ids = builder.encode("language English<asr_text>Hello world.") + [builder.special.im_end]
     assert builder.decode(ids) == "language English<asr_text>Hello world."
 
 

@@ -7,7 +7,9 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("MLX_ASR_SHARED", ROOT.parent / "shared"))
@@ -58,3 +60,23 @@ def is_current(folder: Path, stamp: str) -> bool:
 
 def mark_current(folder: Path, stamp: str) -> None:
     (folder / "STAMP").write_text(stamp + "\n")
+
+
+def begin_build(out: Path, variant: str, stamp: str) -> Optional[Path]:
+    """An empty temporary folder to build ``variant`` into, or None (said) when its finished build is current."""
+    final = out / "models" / variant
+    if is_current(final, stamp):
+        print(f"[{variant}] up to date ({final})")
+        return None
+    tmp = out / "models" / f".{variant}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    return tmp
+
+
+def publish_build(tmp: Path, stamp: str) -> Path:
+    """Stamp a finished ``begin_build`` folder and move it over its final place; returns that place."""
+    final = tmp.parent / tmp.name[1:-len(".tmp")]
+    mark_current(tmp, stamp)
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    return final

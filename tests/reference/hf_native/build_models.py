@@ -221,13 +221,10 @@ def build_variant(variant: str, out: Path) -> None:
     stamp = common.fingerprint(HERE / "build_models.py", HERE.parent / "common.py", HERE.parent / "torch_goldens.py",
                                RELEASED_06B, (source_dir / "STAMP").read_text(),
                                cases, torch.__version__, transformers.__version__)
-    final = out / "models" / variant
-    if common.is_current(final, stamp):
-        print(f"[{variant}] up to date ({final})")
+    tmp = common.begin_build(out, variant, stamp)
+    if tmp is None:
         return
     started = time.time()
-    tmp = out / "models" / f".{variant}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
     model, cfg_dict = build_model(variant, source_dir)
     model.save_pretrained(tmp / "model")
     for name in COMPANION_FILES:
@@ -258,9 +255,7 @@ def build_variant(variant: str, out: Path) -> None:
         long_cases = {c: np.load(tmp / "cases" / f"{c}.npz") for c, f in manifest["cases"].items() if f["seconds"] > 8}
         manifest["sdpa_vs_official_windowed_max_abs_diff"] = sdpa_is_windowed_too(model, long_cases, source_dir)
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-    common.mark_current(tmp, stamp)
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
+    final = common.publish_build(tmp, stamp)
     print(f"[{variant}] done in {time.time() - started:.1f} s -> {final}")
 
 

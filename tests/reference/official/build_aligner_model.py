@@ -123,13 +123,10 @@ def main() -> None:
     torch.set_num_threads(int(os.environ.get("MLX_ASR_REF_THREADS", "2")))
     cfg_dict = config_dict()
     current = stamp(cfg_dict)
-    final = out / "models" / VARIANT
-    if common.is_current(final, current):
-        print(f"[{VARIANT}] up to date ({final})")
+    tmp = common.begin_build(out, VARIANT, current)
+    if tmp is None:
         return
     started = time.time()
-    tmp = out / "models" / f".{VARIANT}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
     model = write_model(cfg_dict, tmp / "model")
     processor = Qwen3ASRProcessor.from_pretrained(str(tmp / "model"), fix_mistral_regex=True)
     aligner = Qwen3ForcedAligner(model=model, processor=processor, aligner_processor=Qwen3ForceAlignProcessor())
@@ -146,9 +143,7 @@ def main() -> None:
             print(f"[{VARIANT}] {case}: {len(entry['words'])} words, {entry['distinct_slots']} distinct slots, "
                   f"min margin {entry['min_top2_margin']:.3g} ({time.time() - t0:.1f} s)")
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-    common.mark_current(tmp, current)
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
+    final = common.publish_build(tmp, current)
     print(f"[{VARIANT}] done in {time.time() - started:.1f} s -> {final}")
 
 

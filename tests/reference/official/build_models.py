@@ -201,13 +201,10 @@ def build_variant(variant: str, out: Path) -> None:
     cfg_dict = OM.config_dict(variant, json.loads((RELEASED / "config.json").read_text()))
     cases = CASES[variant]
     stamp = variant_stamp(variant, cfg_dict)
-    final = out / "models" / variant
-    if common.is_current(final, stamp):
-        print(f"[{variant}] up to date ({final})")
+    tmp = common.begin_build(out, variant, stamp)
+    if tmp is None:
         return
     started, cpu_started = time.time(), time.process_time()
-    tmp = out / "models" / f".{variant}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
     model = write_model(variant, cfg_dict, tmp / "model")
     print(f"[{variant}] checkpoint saved ({time.time() - started:.1f} s)")
     processor = Qwen3ASRProcessor.from_pretrained(str(tmp / "model"))
@@ -222,9 +219,7 @@ def build_variant(variant: str, out: Path) -> None:
         print(f"[{variant}] {case}: {entry['audio_tokens']} audio tokens, {entry['distinct_tokens']} distinct greedy "
               f"tokens, min margin {entry['min_top2_margin']:.3g} ({time.time() - t0:.1f} s)")
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-    common.mark_current(tmp, stamp)
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
+    final = common.publish_build(tmp, stamp)
     print(f"[{variant}] done in {time.time() - started:.1f} s wall, {time.process_time() - cpu_started:.1f} s CPU "
           f"-> {final}")
 
